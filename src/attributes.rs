@@ -1,0 +1,115 @@
+//! `.gitattributes` lines that opt files in: `<pattern> filter=dvc diff=dvc
+//! merge=dvc -text`.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// The attributes git-dvc writes after each pattern.
+pub const ATTRS: &str = "filter=dvc diff=dvc merge=dvc -text";
+
+/// Escapes a pattern for a .gitattributes line: whitespace would end the
+/// pattern, and a leading `#` would start a comment.
+pub fn escape(pattern: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in pattern.chars().enumerate() {
+        match c {
+            ' ' | '\t' => out.push_str("[[:space:]]"),
+            '#' if i == 0 => out.push_str("\\#"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The reverse of [`escape`], for listing patterns as the user wrote them.
+pub fn unescape(pattern: &str) -> String {
+    let p = pattern.replace("[[:space:]]", " ");
+    p.strip_prefix("\\#").map(|r| format!("#{r}")).unwrap_or(p)
+}
+
+/// A line's pattern, if the line sets `filter=dvc`.
+pub fn tracked_pattern(line: &str) -> Option<&str> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let pattern = parts.next()?;
+    parts.any(|a| a == "filter=dvc").then_some(pattern)
+}
+
+/// Reads a .gitattributes file (empty if absent).
+pub fn read(path: &Path) -> io::Result<String> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(s),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds lines for `patterns` (already escaped) not tracked yet; returns the
+/// new text and which patterns were added.
+pub fn add(text: &str, patterns: &[String]) -> (String, Vec<String>) {
+    let existing: Vec<&str> = text.lines().filter_map(tracked_pattern).collect();
+    let mut out = text.to_string();
+    let mut added = Vec::new();
+    for p in patterns {
+        if existing.contains(&p.as_str()) || added.contains(p) {
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("{p} {ATTRS}\n"));
+        added.push(p.clone());
+    }
+    (out, added)
+}
+
+/// Removes the git-dvc lines for `patterns`; returns the new text and which
+/// were removed.
+pub fn remove(text: &str, patterns: &[String]) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut removed = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match tracked_pattern(line) {
+            Some(p) if patterns.iter().any(|x| x == p) => removed.push(p.to_string()),
+            _ => out.push_str(line),
+        }
+    }
+    (out, removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_is_idempotent_and_remove_is_exact() {
+        let (t, a) = add(
+            "*.txt text\n",
+            &["data/**".into(), "*.bin".into(), "data/**".into()],
+        );
+        assert_eq!(
+            t,
+            "*.txt text\ndata/** filter=dvc diff=dvc merge=dvc -text\n*.bin filter=dvc diff=dvc merge=dvc -text\n"
+        );
+        assert_eq!(a, vec!["data/**", "*.bin"]);
+        let (t2, a2) = add(&t, &["*.bin".into()]);
+        assert_eq!((t2.as_str(), a2.len()), (t.as_str(), 0));
+        let (t3, r) = remove(&t, &["*.bin".into()]);
+        assert_eq!(
+            t3,
+            "*.txt text\ndata/** filter=dvc diff=dvc merge=dvc -text\n"
+        );
+        assert_eq!(r, vec!["*.bin"]);
+    }
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape("my data/*.bin"), "my[[:space:]]data/*.bin");
+        assert_eq!(escape("#x"), "\\#x");
+        assert_eq!(unescape(&escape("#my data")), "#my data");
+    }
+}

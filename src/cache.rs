@@ -1,0 +1,339 @@
+//! The local content-addressed cache: `<root>/<oid[0..2]>/<oid[2..]>`.
+//!
+//! Objects appear atomically (written to a temp file inside the cache, then
+//! renamed), are never modified in place, and are read-only on disk, so a
+//! reader either sees a whole verified object or none at all, and a crash at
+//! any point leaves at worst a stray temp file.
+
+use std::fs::{self, File, OpenOptions, Permissions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::oid::{HashingWriter, Oid};
+
+/// Errors from the cache, each naming the object or path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The object is not in the cache.
+    #[error("object {0} is not in the cache")]
+    Missing(Oid),
+    /// The object file exists but has the wrong length: it is corrupt.
+    #[error("cached object {oid} has {actual} bytes, expected {expected} ({path})")]
+    WrongSize {
+        /// The object.
+        oid: Oid,
+        /// The length recorded in the pointer.
+        expected: u64,
+        /// The length on disk.
+        actual: u64,
+        /// Where it is.
+        path: PathBuf,
+    },
+    /// The content written did not hash to the id it was announced as.
+    #[error("content for {expected} hashed to {actual}; nothing was stored")]
+    Mismatch {
+        /// The announced id.
+        expected: Oid,
+        /// What the bytes hashed to.
+        actual: Oid,
+    },
+    /// An I/O error on a path in the cache.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CacheError + 'a {
+    move |source| CacheError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A handle on a cache directory. Cheap to clone; holds no open files.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// A cache rooted at `root` (created lazily on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Cache {
+        Cache { root: root.into() }
+    }
+
+    /// The cache directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where object `oid` lives (whether or not it is there).
+    pub fn object_path(&self, oid: &Oid) -> PathBuf {
+        let hex = oid.to_hex();
+        self.root.join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// The directory for temp files; inside the cache so a rename is atomic.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// True when the object is present (its content is not checked).
+    pub fn contains(&self, oid: &Oid) -> bool {
+        fs::symlink_metadata(self.object_path(oid)).is_ok_and(|m| m.is_file())
+    }
+
+    /// Opens an object for reading, checking that its length matches the
+    /// pointer: a truncated object is reported, never served.
+    pub fn open(&self, oid: &Oid, size: u64) -> Result<File, CacheError> {
+        let path = self.object_path(oid);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(CacheError::Missing(*oid)),
+            Err(e) => return Err(io_err("cannot open", &path)(e)),
+        };
+        let actual = file.metadata().map_err(io_err("cannot stat", &path))?.len();
+        if actual != size {
+            return Err(CacheError::WrongSize {
+                oid: *oid,
+                expected: size,
+                actual,
+                path,
+            });
+        }
+        Ok(file)
+    }
+
+    /// Starts writing a new object whose id is not known yet (the clean
+    /// filter): the id comes out of [`ObjectWriter::commit`].
+    pub fn writer(&self) -> Result<ObjectWriter, CacheError> {
+        let tmp = self.tmp_dir();
+        fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
+        let file = tempfile::Builder::new()
+            .prefix("incoming-")
+            .tempfile_in(&tmp)
+            .map_err(io_err("cannot create a temp file in", &tmp))?;
+        Ok(ObjectWriter {
+            cache: self.clone(),
+            inner: HashingWriter::new(file),
+        })
+    }
+
+    /// Stores everything `reader` yields, returning its id and length.
+    pub fn insert_reader(&self, reader: &mut impl Read) -> Result<(Oid, u64), CacheError> {
+        let mut w = self.writer()?;
+        let tmp = self.tmp_dir();
+        copy(reader, &mut w).map_err(io_err("cannot write an object into", &tmp))?;
+        w.commit()
+    }
+
+    /// Stores content that must hash to `expected` (downloads, imports): on a
+    /// mismatch nothing is stored.
+    pub fn insert_verified(
+        &self,
+        expected: &Oid,
+        reader: &mut impl Read,
+    ) -> Result<u64, CacheError> {
+        let mut w = self.writer()?;
+        let tmp = self.tmp_dir();
+        copy(reader, &mut w).map_err(io_err("cannot write an object into", &tmp))?;
+        w.commit_expecting(expected)
+    }
+
+    /// Removes an object (gc). Read-only files can be unlinked: the
+    /// directory's permissions are what count.
+    pub fn remove(&self, oid: &Oid) -> Result<(), CacheError> {
+        let path = self.object_path(oid);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err("cannot remove", &path)(e)),
+        }
+    }
+
+    /// Every object id present, in no particular order. Stray files (temp
+    /// files, names that are not ids) are skipped.
+    pub fn list(&self) -> Result<Vec<Oid>, CacheError> {
+        let mut out = Vec::new();
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err("cannot list", &self.root)(e)),
+        };
+        for dir in rd.flatten() {
+            let prefix = dir.file_name();
+            let Some(prefix) = prefix.to_str().filter(|p| p.len() == 2) else {
+                continue;
+            };
+            let Ok(inner) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for ent in inner.flatten() {
+                if let Some(rest) = ent.file_name().to_str() {
+                    if let Some(oid) = Oid::from_hex(&format!("{prefix}{rest}")) {
+                        out.push(oid);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A new object being written: content goes to a temp file in the cache and
+/// through SHA-256 in the same pass.
+pub struct ObjectWriter {
+    cache: Cache,
+    inner: HashingWriter<tempfile::NamedTempFile>,
+}
+
+impl ObjectWriter {
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    /// True when nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// Finishes the object: if the cache already has it, the temp file is
+    /// dropped and the stored object is left untouched; otherwise the temp
+    /// file is made read-only and renamed into place.
+    pub fn commit(self) -> Result<(Oid, u64), CacheError> {
+        let (file, oid, len) = self.inner.finish();
+        self.cache.install(file, &oid)?;
+        Ok((oid, len))
+    }
+
+    /// Like [`commit`](Self::commit) but refuses content that does not hash
+    /// to `expected`.
+    pub fn commit_expecting(self, expected: &Oid) -> Result<u64, CacheError> {
+        let (file, oid, len) = self.inner.finish();
+        if oid != *expected {
+            return Err(CacheError::Mismatch {
+                expected: *expected,
+                actual: oid,
+            });
+        }
+        self.cache.install(file, &oid)?;
+        Ok(len)
+    }
+}
+
+impl Write for ObjectWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Cache {
+    fn install(&self, file: tempfile::NamedTempFile, oid: &Oid) -> Result<(), CacheError> {
+        let dest = self.object_path(oid);
+        if self.contains(oid) {
+            return Ok(()); // dropping `file` removes the temp copy
+        }
+        let dir = dest.parent().expect("object paths have a parent");
+        fs::create_dir_all(dir).map_err(io_err("cannot create", dir))?;
+        let tmp_path = file.path().to_path_buf();
+        fs::set_permissions(&tmp_path, Permissions::from_mode(0o444))
+            .map_err(io_err("cannot make read-only", &tmp_path))?;
+        file.persist(&dest)
+            .map_err(|e| io_err("cannot move an object to", &dest)(e.error))?;
+        Ok(())
+    }
+}
+
+/// Copies with a large buffer; `std::io::copy` uses 8 KiB, which costs
+/// measurably on multi-GiB files.
+pub fn copy(r: &mut (impl Read + ?Sized), w: &mut (impl Write + ?Sized)) -> io::Result<u64> {
+    let mut buf = vec![0u8; crate::IO_BUF];
+    let mut total = 0;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// Opens `path` for writing a fresh file that replaces whatever is there
+/// only when renamed over it.
+pub fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_is_atomic_readonly_and_deduplicated() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let (oid, len) = cache.insert_reader(&mut &b"hello\n"[..]).unwrap();
+        assert_eq!(len, 6);
+        let path = cache.object_path(&oid);
+        assert!(
+            path.ends_with("58/91b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03")
+        );
+        assert_eq!(fs::read(&path).unwrap(), b"hello\n");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o444
+        );
+        let ino = std::os::unix::fs::MetadataExt::ino(&fs::metadata(&path).unwrap());
+        cache.insert_reader(&mut &b"hello\n"[..]).unwrap();
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::ino(&fs::metadata(&path).unwrap()),
+            ino
+        );
+        assert_eq!(
+            fs::read_dir(cache.tmp_dir()).unwrap().count(),
+            0,
+            "no temp left"
+        );
+        assert_eq!(cache.list().unwrap(), vec![oid]);
+    }
+
+    #[test]
+    fn verified_insert_refuses_wrong_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let want = Oid::from_hex(Oid::EMPTY_HEX).unwrap();
+        let err = cache.insert_verified(&want, &mut &b"x"[..]).unwrap_err();
+        assert!(matches!(err, CacheError::Mismatch { .. }));
+        assert!(cache.list().unwrap().is_empty());
+        assert_eq!(fs::read_dir(cache.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn open_checks_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let (oid, _) = cache.insert_reader(&mut &b"abc"[..]).unwrap();
+        assert!(cache.open(&oid, 3).is_ok());
+        assert!(matches!(
+            cache.open(&oid, 4),
+            Err(CacheError::WrongSize { .. })
+        ));
+        let other = Oid::from_hex(Oid::EMPTY_HEX).unwrap();
+        assert!(matches!(cache.open(&other, 1), Err(CacheError::Missing(_))));
+    }
+}

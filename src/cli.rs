@@ -1,0 +1,294 @@
+//! Command-line definitions. Kept apart from the commands' code so that man
+//! pages and shell completions are generated from exactly what users get.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Version large data and models inside Git.
+///
+/// Files opted in by .gitattributes (`git dvc track`) are stored in Git as
+/// small pointers; their content lives in a local content-addressed cache
+/// and on remotes. Plain `git add`, `git checkout` and `git clone` do the
+/// rest.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-dvc",
+    bin_name = "git-dvc",
+    version,
+    propagate_version = true
+)]
+#[command(disable_help_subcommand = true, max_term_width = 100)]
+pub struct Cli {
+    /// Print errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Say more about what is done.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where `install`/`uninstall` write Git's configuration.
+#[derive(Debug, Args, Clone, Copy)]
+#[group(multiple = false)]
+pub struct GitScope {
+    /// This repository's .git/config.
+    #[arg(long)]
+    pub local: bool,
+    /// Your ~/.gitconfig (the default).
+    #[arg(long)]
+    pub global: bool,
+    /// The system-wide gitconfig.
+    #[arg(long)]
+    pub system: bool,
+}
+
+/// Which git-dvc config file a remote setting goes to.
+#[derive(Debug, Args, Clone, Copy)]
+#[group(multiple = false)]
+pub struct ConfigScope {
+    /// This clone only (<git-dir>/dvc/config.toml), not committed.
+    #[arg(long)]
+    pub local: bool,
+    /// Your own config ($XDG_CONFIG_HOME/git-dvc/config.toml).
+    #[arg(long)]
+    pub global: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Configure Git to use git-dvc, and write its hooks in this repository.
+    ///
+    /// Sets filter.dvc.process, filter.dvc.clean, filter.dvc.smudge,
+    /// filter.dvc.required and diff.dvc.textconv. Inside a repository it also
+    /// writes the post-checkout, post-merge and pre-push hooks; a hook that
+    /// git-dvc did not write is left alone (use --force to replace it, or add
+    /// the `git dvc hook <name> "$@"` line to it). Running it again changes
+    /// nothing.
+    Install(InstallArgs),
+    /// Remove exactly what `install` added: the Git settings and git-dvc's own hooks.
+    Uninstall(UninstallArgs),
+    /// Track files matching patterns with git-dvc (edits .gitattributes).
+    ///
+    /// With no pattern, lists the tracked patterns.
+    Track(TrackArgs),
+    /// Stop tracking patterns (edits .gitattributes).
+    Untrack(UntrackArgs),
+    /// Manage remotes (in .gitdvc.toml, or the clone's or your own config).
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Replace pointer texts in the worktree with content from the cache.
+    ///
+    /// Files whose objects are not in the cache stay pointers. The index is
+    /// refreshed, so `git status` stays clean.
+    Checkout(CheckoutArgs),
+    /// Show tracked files that are modified, missing from the cache, or not materialized.
+    Status(StatusArgs),
+    /// List tracked files: oid, `*` for content or `-` for a pointer in the worktree, path and size.
+    LsFiles(LsFilesArgs),
+    /// Show tracked data added, modified or deleted between revisions.
+    ///
+    /// No revision: HEAD against the worktree. One revision: it against the
+    /// worktree. Two: the first against the second.
+    Diff(DiffArgs),
+    /// Print the pointer for a file (its content is hashed, not stored).
+    Pointer(PointerArgs),
+    /// Serve Git's long-running filter protocol (filter.dvc.process).
+    #[command(hide = true)]
+    FilterProcess(FilterProcessArgs),
+    /// Clean filter: content on stdin, pointer on stdout (filter.dvc.clean).
+    #[command(hide = true)]
+    Clean(OneShotArgs),
+    /// Smudge filter: pointer on stdin, content on stdout (filter.dvc.smudge).
+    #[command(hide = true)]
+    Smudge(OneShotArgs),
+    /// Run a Git hook's work (what the hook scripts call).
+    #[command(hide = true)]
+    Hook(HookArgs),
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub scope: GitScope,
+    /// Overwrite settings and hooks that differ from git-dvc's.
+    #[arg(short, long)]
+    pub force: bool,
+    /// Leave pointers in the worktree on checkout (fetch content later with `git dvc pull`).
+    #[arg(long)]
+    pub skip_smudge: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub scope: GitScope,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    /// Gitattributes patterns, e.g. 'data/**' or '*.bin'.
+    pub patterns: Vec<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct UntrackArgs {
+    /// Patterns as given to `track`.
+    #[arg(required = true)]
+    pub patterns: Vec<String>,
+}
+
+/// Remote subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RemoteCommand {
+    /// Add a remote: a directory, an http(s) URL, or s3://bucket/prefix.
+    Add(RemoteAddArgs),
+    /// List remotes (the default one is marked).
+    List,
+    /// Remove a remote.
+    Remove(RemoteRemoveArgs),
+    /// Set one option of a remote: url, endpoint, region, profile or read_only.
+    Set(RemoteSetArgs),
+    /// Make a remote the default.
+    Default(RemoteDefaultArgs),
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct RemoteAddArgs {
+    /// Remote name.
+    pub name: String,
+    /// /abs/path, file:///abs/path, http(s)://host/prefix, or s3://bucket/prefix.
+    pub url: String,
+    /// Make it the default remote.
+    #[arg(short = 'd', long = "default")]
+    pub default: bool,
+    #[command(flatten)]
+    pub scope: ConfigScope,
+    /// S3-compatible endpoint URL (MinIO, Ceph, R2…).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// S3 region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Replace a remote of the same name.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct RemoteRemoveArgs {
+    /// Remote name.
+    pub name: String,
+    #[command(flatten)]
+    pub scope: ConfigScope,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct RemoteSetArgs {
+    /// Remote name.
+    pub name: String,
+    /// url, endpoint, region, profile or read_only.
+    pub key: String,
+    /// The value (true/false for read_only).
+    pub value: String,
+    #[command(flatten)]
+    pub scope: ConfigScope,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct RemoteDefaultArgs {
+    /// Remote name.
+    pub name: String,
+    #[command(flatten)]
+    pub scope: ConfigScope,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct CheckoutArgs {
+    /// Limit to these paths (files or directories).
+    pub paths: Vec<PathBuf>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct LsFilesArgs {
+    /// List the files of this revision instead of the index.
+    pub rev: Option<String>,
+    /// Full oids and exact sizes.
+    #[arg(short, long)]
+    pub long: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Old revision (default: HEAD).
+    pub old: Option<String>,
+    /// New revision (default: the worktree).
+    pub new: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct PointerArgs {
+    /// A file holding content or a pointer.
+    pub file: PathBuf,
+    /// One summary line, as `git diff` shows it (diff.dvc.textconv).
+    #[arg(long, hide = true)]
+    pub textconv: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct FilterProcessArgs {
+    /// Leave pointers as they are on smudge.
+    #[arg(long)]
+    pub skip: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct OneShotArgs {
+    /// Leave pointers as they are (smudge only).
+    #[arg(long)]
+    pub skip: bool,
+    /// The path Git is filtering (%f).
+    pub path: Option<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// post-checkout, post-merge or pre-push.
+    pub name: String,
+    /// The arguments Git passed to the hook.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}

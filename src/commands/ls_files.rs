@@ -1,0 +1,100 @@
+//! `git dvc ls-files [<rev>] [--long] [--json]`.
+
+use std::fs;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::checkout::read_pointer_file;
+use crate::cli::LsFilesArgs;
+use crate::pointer::Pointer;
+use crate::tracked::{self, TrackedFile};
+use crate::ui::human_size;
+
+/// What the worktree holds for a tracked file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorktreeState {
+    /// The content (by size; not re-hashed).
+    Content,
+    /// The pointer text.
+    Pointer,
+    /// No file, or something else.
+    Missing,
+}
+
+/// Looks at the worktree file without hashing it: a file that parses as a
+/// pointer is one (clean passes pointer texts through, so no stored content
+/// is ever a pointer text); anything else is content.
+pub fn worktree_state(root: &std::path::Path, f: &TrackedFile) -> WorktreeState {
+    let path = root.join(&f.path);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.is_file() => {
+            if Pointer::could_be(m.len()) && read_pointer_file(&path).is_some() {
+                WorktreeState::Pointer
+            } else {
+                WorktreeState::Content
+            }
+        }
+        _ => WorktreeState::Missing,
+    }
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    path: &'a str,
+    oid: String,
+    size: u64,
+    worktree: WorktreeState,
+}
+
+/// Runs `git dvc ls-files`.
+pub fn run(args: &LsFilesArgs) -> Result<()> {
+    let ctx = Ctx::open()?;
+    let files = match &args.rev {
+        Some(rev) => tracked::in_rev(&ctx.repo, rev)?,
+        None => tracked::in_index(&ctx.repo)?,
+    };
+    let root = ctx.repo.workdir.clone();
+    let state = |f: &TrackedFile| match &root {
+        Some(r) => worktree_state(r, f),
+        None => WorktreeState::Missing,
+    };
+    if args.json {
+        let rows: Vec<Row> = files
+            .iter()
+            .map(|f| Row {
+                path: &f.path,
+                oid: format!("sha256:{}", f.pointer.oid),
+                size: f.pointer.size,
+                worktree: state(f),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut out = String::new();
+    for f in &files {
+        let mark = if state(f) == WorktreeState::Content {
+            '*'
+        } else {
+            '-'
+        };
+        if args.long {
+            out.push_str(&format!(
+                "{} {mark} {} ({} bytes)\n",
+                f.pointer.oid, f.path, f.pointer.size
+            ));
+        } else {
+            out.push_str(&format!(
+                "{} {mark} {} ({})\n",
+                f.pointer.oid.short(10),
+                f.path,
+                human_size(f.pointer.size)
+            ));
+        }
+    }
+    print!("{out}");
+    Ok(())
+}

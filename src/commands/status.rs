@@ -1,0 +1,99 @@
+//! `git dvc status [--json]`: the local state of every tracked file.
+
+use std::collections::HashSet;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use super::ls_files::{WorktreeState, worktree_state};
+use crate::cli::StatusArgs;
+use crate::tracked;
+
+#[derive(Serialize)]
+struct FileStatus {
+    path: String,
+    oid: String,
+    size: u64,
+    /// The worktree content differs from what the index records.
+    modified: bool,
+    /// The object is in the local cache.
+    in_cache: bool,
+    /// The worktree holds content, not the pointer text.
+    materialized: bool,
+    /// The worktree file is gone.
+    deleted: bool,
+}
+
+/// Paths whose worktree content differs from the index, as Git sees them
+/// through the clean filter.
+pub fn modified_paths(ctx: &Ctx) -> Result<HashSet<String>> {
+    let out = ctx
+        .repo
+        .git_output(["diff", "--name-only", "-z", "--no-renames"])?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// Runs `git dvc status`.
+pub fn run(args: &StatusArgs) -> Result<()> {
+    let ctx = Ctx::open()?;
+    let root = ctx.repo.workdir()?.to_path_buf();
+    let files = tracked::in_index(&ctx.repo)?;
+    let modified = if files.is_empty() {
+        HashSet::new()
+    } else {
+        modified_paths(&ctx)?
+    };
+    let rows: Vec<FileStatus> = files
+        .iter()
+        .map(|f| {
+            let state = worktree_state(&root, f);
+            FileStatus {
+                path: f.path.clone(),
+                oid: format!("sha256:{}", f.pointer.oid),
+                size: f.pointer.size,
+                modified: state == WorktreeState::Content && modified.contains(&f.path),
+                in_cache: ctx.cache.contains(&f.pointer.oid),
+                materialized: state == WorktreeState::Content,
+                deleted: state == WorktreeState::Missing,
+            }
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut out = String::new();
+    let mut section = |title: &str, pick: &dyn Fn(&FileStatus) -> bool| {
+        let paths: Vec<&str> = rows
+            .iter()
+            .filter(|r| pick(r))
+            .map(|r| r.path.as_str())
+            .collect();
+        if !paths.is_empty() {
+            out.push_str(title);
+            out.push('\n');
+            for p in paths {
+                out.push_str(&format!("\t{p}\n"));
+            }
+        }
+    };
+    section("Modified (worktree differs from the index):", &|r| {
+        r.modified
+    });
+    section("Deleted from the worktree:", &|r| r.deleted);
+    section("Not in cache (run `git dvc pull`):", &|r| !r.in_cache);
+    section(
+        "Not checked out (pointer in the worktree; run `git dvc checkout`):",
+        &|r| !r.materialized && !r.deleted && r.in_cache,
+    );
+    if out.is_empty() {
+        out.push_str("Everything is up to date.\n");
+    }
+    print!("{out}");
+    Ok(())
+}

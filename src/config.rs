@@ -1,0 +1,512 @@
+//! Layered TOML configuration.
+//!
+//! Later layers win: the user's `$XDG_CONFIG_HOME/git-dvc/config.toml` <
+//! the repository's committed `.gitdvc.toml` < this clone's
+//! `<git-common-dir>/dvc/config.toml`. The committed file comes from whoever
+//! wrote the repository, so only `[core] remote`, `[remote.*]` and
+//! `[transfer]` are read from it; anything that could make git-dvc write
+//! outside the repository (`[cache] dir`) is honoured only from the clone's
+//! or the user's file, and ignored keys are reported once.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::repo::Repo;
+
+/// The committed, shared config file at the worktree root.
+pub const REPO_FILE: &str = ".gitdvc.toml";
+
+/// Default number of parallel transfers.
+pub const DEFAULT_JOBS: usize = 8;
+
+/// Config errors name the file they come from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("{action} ({}): {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file is not valid TOML or has a value of the wrong type.
+    #[error("invalid configuration ({}): {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A remote that is not configured was named.
+    #[error("no such remote: {0}")]
+    NoSuchRemote(String),
+    /// A remote name that is not usable as a TOML key or on a command line.
+    #[error("invalid remote name {0:?}: use letters, digits, '-', '_' and '.'")]
+    BadRemoteName(String),
+    /// A remote URL of a kind git-dvc does not know.
+    #[error("unsupported remote URL {0:?}: use /abs/path, file://, http(s):// or s3://")]
+    BadUrl(String),
+    /// The remote exists already in that file.
+    #[error("remote '{name}' already exists ({}); use --force to replace it", path.display())]
+    RemoteExists {
+        /// The remote.
+        name: String,
+        /// The file defining it.
+        path: PathBuf,
+    },
+    /// `remote set` with a key that remotes do not have.
+    #[error("unknown remote option '{0}' (known: url, endpoint, region, profile, read_only)")]
+    UnknownKey(String),
+    /// No `$HOME` or `$XDG_CONFIG_HOME` to find the user's config.
+    #[error("cannot find the user's config directory: set HOME or XDG_CONFIG_HOME")]
+    NoHome,
+}
+
+/// One remote's settings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
+pub struct RemoteConfig {
+    /// Where: `/abs/path`, `file://…`, `http(s)://…`, `s3://bucket/prefix`.
+    pub url: Option<String>,
+    /// S3-compatible endpoint (MinIO, Ceph, R2…).
+    pub endpoint: Option<String>,
+    /// S3 region.
+    pub region: Option<String>,
+    /// AWS shared-credentials profile.
+    pub profile: Option<String>,
+    /// Refuse writes (registries served over HTTP).
+    pub read_only: Option<bool>,
+    #[serde(flatten, skip_serializing)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+impl RemoteConfig {
+    fn merge(&mut self, other: RemoteConfig) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(url, endpoint, region, profile, read_only);
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CoreSection {
+    remote: Option<String>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CacheSection {
+    dir: Option<PathBuf>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TransferSection {
+    jobs: Option<usize>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+/// One layer as written on disk.
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    core: Option<CoreSection>,
+    #[serde(default)]
+    remote: BTreeMap<String, RemoteConfig>,
+    #[serde(default)]
+    cache: Option<CacheSection>,
+    #[serde(default)]
+    transfer: Option<TransferSection>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
+/// Which file a setting is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `.gitdvc.toml`, committed and shared.
+    Repo,
+    /// `<git-common-dir>/dvc/config.toml`, this clone only.
+    Local,
+    /// The user's `~/.config/git-dvc/config.toml`.
+    Global,
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The default remote's name.
+    pub default_remote: Option<String>,
+    /// Every configured remote.
+    pub remotes: BTreeMap<String, RemoteConfig>,
+    /// A cache directory other than the default (absolute).
+    pub cache_dir: Option<PathBuf>,
+    /// Parallel transfers.
+    pub jobs: usize,
+    /// Keys that were ignored, phrased for one warning each.
+    pub warnings: Vec<String>,
+}
+
+/// The user's config file path.
+pub fn user_config_path() -> Result<PathBuf, ConfigError> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(x).join("git-dvc").join("config.toml"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or(ConfigError::NoHome)?;
+    Ok(PathBuf::from(home)
+        .join(".config")
+        .join("git-dvc")
+        .join("config.toml"))
+}
+
+/// The file for `scope` in `repo`.
+pub fn scope_path(scope: Scope, repo: Option<&Repo>) -> Result<PathBuf, crate::error::Error> {
+    Ok(match scope {
+        Scope::Global => user_config_path()?,
+        Scope::Repo => repo
+            .ok_or(crate::error::Error::NotARepo)?
+            .workdir()?
+            .join(REPO_FILE),
+        Scope::Local => repo
+            .ok_or(crate::error::Error::NotARepo)?
+            .dvc_dir()
+            .join("config.toml"),
+    })
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn parse_layer(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
+    })
+}
+
+impl Config {
+    /// Loads every layer that exists. With no repository, only the user's.
+    pub fn load(repo: Option<&Repo>) -> Result<Config, ConfigError> {
+        let repo_file = match repo.and_then(|r| r.workdir.as_deref()) {
+            Some(root) => {
+                let path = root.join(REPO_FILE);
+                read_optional(&path)?.map(|t| (t, path))
+            }
+            None => None,
+        };
+        Config::load_with_repo_file(repo, repo_file)
+    }
+
+    /// Loads with the committed layer given explicitly: during a clone it is
+    /// read from the commit being checked out, not the worktree.
+    pub fn load_with_repo_file(
+        repo: Option<&Repo>,
+        repo_file: Option<(String, PathBuf)>,
+    ) -> Result<Config, ConfigError> {
+        let mut cfg = Config {
+            jobs: DEFAULT_JOBS,
+            ..Config::default()
+        };
+        if let Ok(path) = user_config_path() {
+            if let Some(text) = read_optional(&path)? {
+                cfg.apply(parse_layer(&text, &path)?, &path, true);
+            }
+        }
+        if let Some((text, path)) = repo_file {
+            cfg.apply(parse_layer(&text, &path)?, &path, false);
+        }
+        if let Some(repo) = repo {
+            let path = repo.dvc_dir().join("config.toml");
+            if let Some(text) = read_optional(&path)? {
+                cfg.apply(parse_layer(&text, &path)?, &path, true);
+            }
+        }
+        cfg.apply_env();
+        Ok(cfg)
+    }
+
+    fn apply(&mut self, layer: ConfigFile, path: &Path, trusted: bool) {
+        let shown = path.display();
+        let mut unknown = |key: String| {
+            self.warnings.push(format!(
+                "unknown configuration key '{key}' ignored ({shown})"
+            ))
+        };
+        for k in layer.unknown.keys() {
+            unknown(k.clone());
+        }
+        if let Some(core) = layer.core {
+            core.unknown
+                .keys()
+                .for_each(|k| unknown(format!("core.{k}")));
+            if core.remote.is_some() {
+                self.default_remote = core.remote;
+            }
+        }
+        if let Some(t) = layer.transfer {
+            t.unknown
+                .keys()
+                .for_each(|k| unknown(format!("transfer.{k}")));
+            if let Some(j) = t.jobs {
+                self.jobs = j.max(1);
+            }
+        }
+        for (name, r) in &layer.remote {
+            r.unknown
+                .keys()
+                .for_each(|k| unknown(format!("remote.{name}.{k}")));
+        }
+        if let Some(c) = layer.cache {
+            c.unknown.keys().for_each(|k| unknown(format!("cache.{k}")));
+            if let Some(dir) = c.dir {
+                if trusted {
+                    let base = path.parent().unwrap_or(Path::new("/"));
+                    self.cache_dir = Some(crate::repo::normalize(&base.join(dir)));
+                } else {
+                    self.warnings.push(format!(
+                        "'cache.dir' in a committed {REPO_FILE} is ignored, since it could make git-dvc write outside the repository: set it in the clone's <git-dir>/dvc/config.toml or in your own ~/.config/git-dvc/config.toml ({shown})"
+                    ));
+                }
+            }
+        }
+        for (name, r) in layer.remote {
+            self.remotes.entry(name).or_default().merge(r);
+        }
+    }
+
+    fn apply_env(&mut self) {
+        if let Some(r) = std::env::var("GIT_DVC_REMOTE")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            self.default_remote = Some(r);
+        }
+        if let Some(j) = std::env::var("GIT_DVC_JOBS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            self.jobs = j.max(1);
+        }
+    }
+
+    /// Prints the warnings gathered while loading, once each.
+    pub fn print_warnings(&self) {
+        for w in &self.warnings {
+            crate::ui::warn(w);
+        }
+    }
+
+    /// The remote named `name`, or the default one.
+    pub fn remote(&self, name: Option<&str>) -> Result<(String, RemoteConfig), ConfigError> {
+        let name = match name.or(self.default_remote.as_deref()) {
+            Some(n) => n.to_string(),
+            None => {
+                return Err(ConfigError::NoSuchRemote(
+                    "(no default remote: set one with `git dvc remote add -d`)".into(),
+                ));
+            }
+        };
+        match self.remotes.get(&name) {
+            Some(r) if r.url.is_some() => Ok((name, r.clone())),
+            _ => Err(ConfigError::NoSuchRemote(name)),
+        }
+    }
+}
+
+/// Checks a remote name is safe as a TOML key and a CLI argument.
+pub fn validate_remote_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::BadRemoteName(name.to_string()))
+    }
+}
+
+/// Checks a remote URL is of a kind git-dvc can use.
+pub fn validate_url(url: &str) -> Result<(), ConfigError> {
+    let ok = url.starts_with('/')
+        || ["file://", "http://", "https://", "s3://"]
+            .iter()
+            .any(|p| url.len() > p.len() && url.starts_with(p));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::BadUrl(url.to_string()))
+    }
+}
+
+/// An editable config file, keeping the user's comments and layout.
+pub struct ConfigEditor {
+    path: PathBuf,
+    doc: toml_edit::DocumentMut,
+}
+
+impl ConfigEditor {
+    /// Opens (or starts) the file at `path`.
+    pub fn open(path: &Path) -> Result<ConfigEditor, ConfigError> {
+        let text = read_optional(path)?.unwrap_or_default();
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: e.message().to_string(),
+            })?;
+        Ok(ConfigEditor {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    /// The file being edited.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when `[remote.<name>]` exists in this file.
+    pub fn has_remote(&self, name: &str) -> bool {
+        self.doc.get("remote").and_then(|r| r.get(name)).is_some()
+    }
+
+    /// Sets `[remote.<name>] <key> = value`.
+    pub fn set_remote(&mut self, name: &str, key: &str, value: toml_edit::Value) {
+        let remotes = self.doc.entry("remote").or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        });
+        let remote = remotes
+            .as_table_like_mut()
+            .expect("remote is a table")
+            .entry(name)
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        remote[key] = toml_edit::value(value);
+    }
+
+    /// Removes `[remote.<name>]`; true if it was there. Clears
+    /// `core.remote` in the same file when it named this remote.
+    pub fn remove_remote(&mut self, name: &str) -> bool {
+        let removed = self
+            .doc
+            .get_mut("remote")
+            .and_then(|r| r.as_table_like_mut())
+            .and_then(|t| t.remove(name))
+            .is_some();
+        if self.default_remote().as_deref() == Some(name) {
+            if let Some(core) = self.doc.get_mut("core").and_then(|c| c.as_table_like_mut()) {
+                core.remove("remote");
+            }
+        }
+        removed
+    }
+
+    /// `core.remote` in this file.
+    pub fn default_remote(&self) -> Option<String> {
+        self.doc
+            .get("core")?
+            .get("remote")?
+            .as_str()
+            .map(str::to_string)
+    }
+
+    /// Sets `core.remote`.
+    pub fn set_default_remote(&mut self, name: &str) {
+        let core = self
+            .doc
+            .entry("core")
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        core["remote"] = toml_edit::value(name);
+    }
+
+    /// Writes the file atomically (temp + rename).
+    pub fn save(&self) -> Result<(), ConfigError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let io = |action, source| ConfigError::Io {
+            action,
+            path: self.path.clone(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(|e| io("cannot create the directory of", e))?;
+        crate::fsutil::write_atomic(&self.path, self.doc.to_string().as_bytes())
+            .map_err(|e| io("cannot write", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_file_cannot_move_the_cache() {
+        let mut cfg = Config::default();
+        let layer = parse_layer(
+            "[cache]\ndir = \"/tmp/evil\"\n[core]\nremote = \"s\"\nbogus = 1\n",
+            Path::new("/r/.gitdvc.toml"),
+        )
+        .unwrap();
+        cfg.apply(layer, Path::new("/r/.gitdvc.toml"), false);
+        assert_eq!(cfg.cache_dir, None);
+        assert_eq!(cfg.default_remote.as_deref(), Some("s"));
+        assert_eq!(cfg.warnings.len(), 2, "{:?}", cfg.warnings);
+        let local = parse_layer(
+            "[cache]\ndir = \"../shared\"\n",
+            Path::new("/r/.git/dvc/config.toml"),
+        )
+        .unwrap();
+        cfg.apply(local, Path::new("/r/.git/dvc/config.toml"), true);
+        assert_eq!(cfg.cache_dir, Some(PathBuf::from("/r/.git/shared")));
+    }
+
+    #[test]
+    fn later_layers_merge_per_key() {
+        let mut cfg = Config::default();
+        let a = parse_layer(
+            "[remote.s]\nurl = \"s3://b/p\"\nregion = \"eu\"\n",
+            Path::new("/a"),
+        )
+        .unwrap();
+        let b = parse_layer(
+            "[remote.s]\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"us\"\n",
+            Path::new("/b"),
+        )
+        .unwrap();
+        cfg.apply(a, Path::new("/a"), false);
+        cfg.apply(b, Path::new("/b"), true);
+        let r = &cfg.remotes["s"];
+        assert_eq!(r.url.as_deref(), Some("s3://b/p"));
+        assert_eq!(r.region.as_deref(), Some("us"));
+        assert_eq!(r.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_file() {
+        let err =
+            parse_layer("[transfer]\njobs = \"many\"\n", Path::new("/x/config.toml")).unwrap_err();
+        assert!(err.to_string().contains("/x/config.toml"), "{err}");
+    }
+}

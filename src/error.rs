@@ -1,0 +1,64 @@
+//! The library's error type. Every variant names the file, object or remote
+//! it concerns, so the message printed at the command edge
+//! (`git-dvc: error: <what> (<which>)`) tells the user where to look.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::cache::CacheError;
+use crate::config::ConfigError;
+
+/// Errors from git-dvc's library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Run outside any Git repository.
+    #[error("not in a git repository")]
+    NotARepo,
+    /// A command that needs a worktree was run in a bare repository.
+    #[error("this command needs a work tree (bare repository)")]
+    BareRepo,
+    /// A path argument lies outside the worktree.
+    #[error("path is outside the repository ({})", .0.display())]
+    OutsideRepo(PathBuf),
+    /// A git command failed.
+    #[error("{message} ({command})")]
+    Git {
+        /// The command line.
+        command: String,
+        /// What Git printed on stderr.
+        message: String,
+    },
+    /// libgit2 failed reading the repository.
+    #[error("{0}")]
+    Git2(#[from] git2::Error),
+    /// An I/O error on a path.
+    #[error("{action} ({path}): {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path involved.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A cache error.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    /// A configuration error.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Anything else, already phrased for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(action: &'static str, path: impl std::fmt::Display, source: io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.to_string(),
+            source,
+        }
+    }
+}

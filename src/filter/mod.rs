@@ -1,0 +1,266 @@
+//! The clean and smudge filters: the heart of git-dvc.
+//!
+//! Clean turns content into a pointer, storing the content in the cache in
+//! the same pass that hashes it. Smudge turns a pointer back into content
+//! from the cache, and when the object is missing it hands Git the pointer
+//! text unchanged, so a checkout never fails for want of data; one summary
+//! warning per Git command says what was left behind.
+//!
+//! The same [`Filter`] serves the long-running protocol ([`process`]) and
+//! the one-shot `git-dvc clean`/`smudge` commands.
+
+pub mod process;
+
+use std::io::{self, Read, Seek, Write};
+
+use crate::cache::{self, Cache, CacheError};
+use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
+use crate::ui;
+
+/// Content held in memory up to this size while it is passed through; larger
+/// content is spooled to disk, so memory stays flat whatever the file size.
+const SPOOL_IN_MEMORY: usize = 1 << 20;
+
+/// Why a file could not be cleaned.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// Storing the content in the cache failed.
+    #[error("cannot store {path} in the cache: {source}")]
+    Store {
+        /// The file being added.
+        path: String,
+        /// The cause.
+        source: CacheError,
+    },
+    /// Reading the content from Git failed.
+    #[error("cannot read {path} from git: {source}")]
+    Input {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// What smudge hands back to Git.
+pub enum Smudged {
+    /// Bytes to write as they are (a pointer left in place, small content).
+    Bytes(Vec<u8>),
+    /// A cached object: stream this file.
+    Object(std::fs::File),
+    /// Non-pointer content passed through, spooled while it was read.
+    Spooled(tempfile::SpooledTempFile),
+}
+
+impl Smudged {
+    /// Streams the result into `w`.
+    pub fn write_to(self, w: &mut impl FnMut(&mut dyn Read) -> io::Result<u64>) -> io::Result<u64> {
+        match self {
+            Smudged::Bytes(b) => w(&mut &b[..]),
+            Smudged::Object(mut f) => w(&mut f),
+            Smudged::Spooled(mut s) => {
+                s.rewind()?;
+                w(&mut s)
+            }
+        }
+    }
+}
+
+/// Filter state for one Git command: the cache, the skip switch, and what
+/// to report when Git is done with us.
+pub struct Filter {
+    cache: Cache,
+    skip_smudge: bool,
+    missing: Vec<String>,
+    malformed: Vec<String>,
+}
+
+/// Reads until `buf` is full or input ends; returns how much was read.
+fn read_head(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Filter {
+    /// A filter storing into `cache`; `skip_smudge` leaves pointers as they
+    /// are (`GIT_DVC_SKIP_SMUDGE=1`, `install --skip-smudge`).
+    pub fn new(cache: Cache, skip_smudge: bool) -> Filter {
+        Filter {
+            cache,
+            skip_smudge,
+            missing: Vec::new(),
+            malformed: Vec::new(),
+        }
+    }
+
+    /// The cache this filter stores into.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Clean: content in, pointer out. Empty content stays empty; a valid
+    /// pointer passes through unchanged (clean of clean is clean).
+    pub fn clean(&mut self, path: &str, input: &mut impl Read) -> Result<Vec<u8>, FilterError> {
+        let input_err = |source| FilterError::Input {
+            path: path.to_string(),
+            source,
+        };
+        let mut head = [0u8; MAX_POINTER_SIZE + 1];
+        let n = read_head(input, &mut head).map_err(input_err)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if n <= MAX_POINTER_SIZE && Pointer::parse(&head[..n]).is_ok() {
+            return Ok(head[..n].to_vec());
+        }
+        let store_err = |source| FilterError::Store {
+            path: path.to_string(),
+            source,
+        };
+        let mut w = self.cache.writer().map_err(store_err)?;
+        let tmp = self.cache.tmp_dir();
+        let write_err = |e| FilterError::Store {
+            path: path.to_string(),
+            source: CacheError::Io {
+                action: "cannot write an object into",
+                path: tmp.clone(),
+                source: e,
+            },
+        };
+        w.write_all(&head[..n]).map_err(write_err)?;
+        // Tell a read failure (Git's side) from a write failure (ours).
+        let mut buf = vec![0u8; crate::IO_BUF];
+        loop {
+            let k = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(input_err(e)),
+            };
+            w.write_all(&buf[..k]).map_err(write_err)?;
+        }
+        let (oid, size) = w.commit().map_err(store_err)?;
+        ui::verbose(&format!("git-dvc: stored {path} as {}", oid.short(12)));
+        Ok(Pointer::new(oid, size).encode().into_bytes())
+    }
+
+    /// Smudge: pointer in, content out. Never fails for a missing object:
+    /// the pointer text is handed back and the path remembered for the
+    /// summary warning.
+    pub fn smudge(&mut self, path: &str, input: &mut impl Read) -> io::Result<Smudged> {
+        let mut head = [0u8; MAX_POINTER_SIZE + 1];
+        let n = read_head(input, &mut head)?;
+        if n > MAX_POINTER_SIZE {
+            return self.pass_through(&head[..n], input).map(Smudged::Spooled);
+        }
+        let blob = &head[..n];
+        let pointer = match Pointer::parse(blob) {
+            Ok(p) => p,
+            Err(PointerError::NotAPointer) => return Ok(Smudged::Bytes(blob.to_vec())),
+            Err(e @ PointerError::Malformed(_)) => {
+                ui::verbose(&format!("git-dvc: {path}: {e}"));
+                self.malformed.push(path.to_string());
+                return Ok(Smudged::Bytes(blob.to_vec()));
+            }
+        };
+        if self.skip_smudge {
+            return Ok(Smudged::Bytes(blob.to_vec()));
+        }
+        match self.cache.open(&pointer.oid, pointer.size) {
+            Ok(file) => Ok(Smudged::Object(file)),
+            Err(CacheError::Missing(_)) => {
+                self.missing.push(path.to_string());
+                Ok(Smudged::Bytes(blob.to_vec()))
+            }
+            Err(e) => {
+                ui::warn(&format!("{path} left as a pointer: {e}"));
+                Ok(Smudged::Bytes(blob.to_vec()))
+            }
+        }
+    }
+
+    /// Looks a pointer up without reading input: for the re-request of a
+    /// delayed blob, whose content Git does not send again.
+    pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer) -> Smudged {
+        match self.cache.open(&pointer.oid, pointer.size) {
+            Ok(file) => Smudged::Object(file),
+            Err(e) => {
+                if !matches!(e, CacheError::Missing(_)) {
+                    ui::warn(&format!("{path} left as a pointer: {e}"));
+                } else {
+                    self.missing.push(path.to_string());
+                }
+                Smudged::Bytes(pointer.encode().into_bytes())
+            }
+        }
+    }
+
+    fn pass_through(
+        &mut self,
+        head: &[u8],
+        rest: &mut impl Read,
+    ) -> io::Result<tempfile::SpooledTempFile> {
+        let mut spool = tempfile::SpooledTempFile::new(SPOOL_IN_MEMORY);
+        spool.write_all(head)?;
+        cache::copy(rest, &mut spool)?;
+        Ok(spool)
+    }
+
+    /// Forgets that `path` was left as a pointer, because a download for it
+    /// was queued instead; true if it had been recorded.
+    pub fn take_missing(&mut self, path: &str) -> bool {
+        match self.missing.iter().rposition(|p| p == path) {
+            Some(i) => {
+                self.missing.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Prints the one summary warning for everything left as a pointer.
+    pub fn finish(&mut self) {
+        if !self.missing.is_empty() {
+            ui::warn(&format!(
+                "{} left as pointers: their objects are not in the cache; run `git dvc pull` to fetch them",
+                summary(&self.missing)
+            ));
+            self.missing.clear();
+        }
+        if !self.malformed.is_empty() {
+            ui::warn(&format!(
+                "malformed git-dvc pointers left as they are in {}; commit the real content again to repair them",
+                summary(&self.malformed)
+            ));
+            self.malformed.clear();
+        }
+    }
+}
+
+/// "3 files (a, b, c)", naming at most five.
+pub fn summary(paths: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut list = paths
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN {
+        list.push_str(&format!(", and {} more", paths.len() - SHOWN));
+    }
+    let files = if paths.len() == 1 {
+        "1 file"
+    } else {
+        &format!("{} files", paths.len())
+    };
+    format!("{files} ({list})")
+}

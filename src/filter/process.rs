@@ -1,0 +1,194 @@
+//! Git's long-running filter protocol (`filter.<driver>.process`, version 2).
+//!
+//! One process serves every file of a Git command, which is what makes
+//! thousands of small files cheap. The server answers `clean` and `smudge`;
+//! when a [`Fetcher`] is present it also takes the `delay` capability, so a
+//! checkout of many missing objects can download them in parallel and hand
+//! them to Git as they arrive (`list_available_blobs`).
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+
+use super::{Filter, Smudged};
+use crate::pktline::{PktReader, PktWriter};
+use crate::pointer::Pointer;
+use crate::ui;
+
+/// Downloads objects for delayed smudges. The transfer engine provides one;
+/// without it the server never delays.
+pub trait Fetcher {
+    /// Queues a download for `path`; false when it cannot be fetched (no
+    /// remote), in which case the smudge answers at once with the pointer.
+    fn enqueue(&mut self, path: &str, pointer: Pointer) -> bool;
+    /// Blocks until at least one queued path is done (fetched or failed)
+    /// and returns those; an empty list once nothing is pending.
+    fn wait_available(&mut self) -> Vec<String>;
+}
+
+/// Protocol-level failures: Git sent something we do not understand, or
+/// the pipe broke. The process exits; Git reports the filter as failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// The pipe to or from Git failed.
+    #[error("filter protocol I/O: {0}")]
+    Io(#[from] io::Error),
+    /// Git's welcome or capabilities were not what version 2 requires.
+    #[error("unexpected filter handshake from git: {0}")]
+    Handshake(String),
+}
+
+/// Serves Git on `input`/`output` until Git closes the pipe.
+pub fn serve(
+    filter: &mut Filter,
+    mut fetcher: Option<&mut dyn Fetcher>,
+    input: impl Read,
+    output: impl Write,
+) -> Result<(), ProtocolError> {
+    let mut r = PktReader::new(input);
+    let mut w = PktWriter::new(output);
+
+    let welcome = r.read_list()?.unwrap_or_default();
+    if welcome.first().map(String::as_str) != Some("git-filter-client")
+        || !welcome.iter().any(|l| l == "version=2")
+    {
+        return Err(ProtocolError::Handshake(welcome.join(" ")));
+    }
+    w.line("git-filter-server")?;
+    w.line("version=2")?;
+    w.flush_pkt()?;
+
+    let offered = r.read_list()?.unwrap_or_default();
+    let offers = |cap: &str| {
+        offered
+            .iter()
+            .any(|l| l.strip_prefix("capability=") == Some(cap))
+    };
+    if !offers("clean") || !offers("smudge") {
+        return Err(ProtocolError::Handshake(offered.join(" ")));
+    }
+    let can_delay = fetcher.is_some() && offers("delay");
+    w.line("capability=clean")?;
+    w.line("capability=smudge")?;
+    if can_delay {
+        w.line("capability=delay")?;
+    }
+    w.flush_pkt()?;
+
+    // Paths whose smudge was delayed, with their pointers: Git asks for
+    // them again with empty content.
+    let mut delayed: HashMap<String, Pointer> = HashMap::new();
+
+    while let Some(headers) = r.read_list()? {
+        let mut command = "";
+        let mut pathname = String::new();
+        let mut delay_ok = false;
+        for h in &headers {
+            match h.split_once('=') {
+                Some(("command", v)) => command = v,
+                Some(("pathname", v)) => pathname = v.to_string(),
+                Some(("can-delay", "1")) => delay_ok = true,
+                _ => {}
+            }
+        }
+        match command {
+            "clean" => {
+                let mut content = r.content();
+                let result = filter.clean(&pathname, &mut content);
+                content.drain()?;
+                match result {
+                    Ok(bytes) => respond(&mut w, &mut &bytes[..])?,
+                    Err(e) => {
+                        ui::error(&e.to_string());
+                        w.line("status=error")?;
+                        w.flush_pkt()?;
+                    }
+                }
+            }
+            "smudge" => {
+                if let Some(pointer) = delayed.remove(&pathname) {
+                    // The re-request of a delayed blob carries no content.
+                    r.content().drain()?;
+                    let out = filter.smudge_pointer(&pathname, &pointer);
+                    respond_smudged(&mut w, out)?;
+                    continue;
+                }
+                let mut content = r.content();
+                let out = filter.smudge(&pathname, &mut content);
+                content.drain()?;
+                let out = match out {
+                    Ok(o) => o,
+                    Err(e) => {
+                        ui::error(&format!("cannot read {pathname} from git: {e}"));
+                        w.line("status=error")?;
+                        w.flush_pkt()?;
+                        continue;
+                    }
+                };
+                if let (true, true, Some(f), Smudged::Bytes(b)) =
+                    (can_delay, delay_ok, fetcher.as_deref_mut(), &out)
+                {
+                    if let Ok(p) = Pointer::parse(b) {
+                        if filter.take_missing(&pathname) && f.enqueue(&pathname, p) {
+                            delayed.insert(pathname, p);
+                            w.line("status=delayed")?;
+                            w.flush_pkt()?;
+                            continue;
+                        }
+                    }
+                }
+                respond_smudged(&mut w, out)?;
+            }
+            "list_available_blobs" => {
+                let done = match fetcher.as_deref_mut() {
+                    Some(f) if !delayed.is_empty() => f.wait_available(),
+                    _ => Vec::new(),
+                };
+                // Anything the fetcher no longer knows is answered from the
+                // cache (or as a pointer) on re-request: list it so Git asks.
+                let done = if done.is_empty() {
+                    delayed.keys().cloned().collect()
+                } else {
+                    done
+                };
+                for p in &done {
+                    w.line(&format!("pathname={p}"))?;
+                }
+                w.flush_pkt()?;
+                w.line("status=success")?;
+                w.flush_pkt()?;
+            }
+            other => {
+                ui::error(&format!("unknown filter command {other:?} from git"));
+                r.content().drain()?;
+                w.line("status=error")?;
+                w.flush_pkt()?;
+            }
+        }
+    }
+    filter.finish();
+    Ok(())
+}
+
+fn respond(w: &mut PktWriter<impl Write>, content: &mut dyn Read) -> io::Result<()> {
+    w.line("status=success")?;
+    w.flush_pkt()?;
+    match w.content_from(content) {
+        Ok(_) => {
+            w.flush_pkt()?;
+            w.flush_pkt() // empty list: status stays "success"
+        }
+        Err(e) => {
+            // Half the content went out: tell Git this file failed rather
+            // than let it write a truncated file.
+            ui::error(&format!("reading cached content failed: {e}"));
+            w.flush_pkt()?;
+            w.line("status=error")?;
+            w.flush_pkt()
+        }
+    }
+}
+
+fn respond_smudged(w: &mut PktWriter<impl Write>, out: Smudged) -> io::Result<()> {
+    out.write_to(&mut |r: &mut dyn Read| respond(w, r).map(|_| 0))?;
+    Ok(())
+}

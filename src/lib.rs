@@ -1,0 +1,87 @@
+//! git-dvc: version large data and models inside Git.
+//!
+//! A Git extension in the git-lfs mould: `.gitattributes` opts files in, the
+//! clean filter turns them into small pointers while their content goes to a
+//! content-addressed cache, and the smudge filter (Git's long-running
+//! process protocol) brings content back on checkout. The binary is a thin
+//! shell around [`run`]; every concern lives in its own module.
+
+#![deny(missing_docs)]
+
+pub mod attributes;
+pub mod cache;
+pub mod checkout;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod filter;
+pub mod fsutil;
+pub mod hooks;
+pub mod oid;
+pub mod pktline;
+pub mod pointer;
+pub mod repo;
+pub mod tracked;
+pub mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::commands::Exit;
+
+/// Buffer size for streaming file content: large enough that syscalls and
+/// hashing calls are amortised, small enough to keep memory flat.
+pub const IO_BUF: usize = 1 << 20;
+
+/// Parses the command line, runs the command, and maps the outcome to an
+/// exit code: 0 on success, 1 on errors, 2 on usage errors (clap's).
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    ui::set_verbosity(if cli.quiet {
+        ui::Verbosity::Quiet
+    } else if cli.verbose {
+        ui::Verbosity::Verbose
+    } else {
+        ui::Verbosity::Normal
+    });
+    match dispatch(&cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                return ExitCode::from(exit.code);
+            }
+            // A closed pipe (`git dvc ls-files | head`) is not an error.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            ui::error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cmd: &Command) -> anyhow::Result<()> {
+    use crate::commands::*;
+    match cmd {
+        Command::Install(a) => install::install(a),
+        Command::Uninstall(a) => install::uninstall(a),
+        Command::Track(a) => track::track(a),
+        Command::Untrack(a) => track::untrack(a),
+        Command::Remote(c) => remote::run(c),
+        Command::Checkout(a) => checkout::run(a),
+        Command::Status(a) => status::run(a),
+        Command::LsFiles(a) => ls_files::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Pointer(a) => pointer::run(a),
+        Command::FilterProcess(a) => filter::filter_process(a),
+        Command::Clean(a) => filter::clean(a),
+        Command::Smudge(a) => filter::smudge(a),
+        Command::Hook(a) => hook::hook(a),
+    }
+}
