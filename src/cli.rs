@@ -109,6 +109,15 @@ pub enum Command {
     /// Run a Git hook's work (what the hook scripts call).
     #[command(hide = true)]
     Hook(HookArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 #[allow(missing_docs)]

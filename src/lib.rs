@@ -18,6 +18,7 @@ pub mod error;
 pub mod filter;
 pub mod fsutil;
 pub mod hooks;
+pub mod man;
 pub mod oid;
 pub mod pktline;
 pub mod pointer;
@@ -83,5 +84,10 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
         Command::Clean(a) => filter::clean(a),
         Command::Smudge(a) => filter::smudge(a),
         Command::Hook(a) => hook::hook(a),
+        Command::Completions(a) => {
+            use std::io::Write;
+            std::io::stdout().write_all(&man::completions(a.shell))?;
+            Ok(())
+        }
     }
 }

@@ -1,0 +1,8 @@
+//! Integration tests: user stories driven through the real `git` binary.
+
+mod bad_input;
+mod commands;
+mod harness;
+mod install;
+mod man;
+mod versioning;
