@@ -424,7 +424,12 @@ impl ConfigEditor {
         }
         // Leave no empty [core] or [remote] header behind.
         for table in ["core", "remote"] {
-            if self.doc.get(table).and_then(|t| t.as_table_like()).is_some_and(|t| t.is_empty()) {
+            if self
+                .doc
+                .get(table)
+                .and_then(|t| t.as_table_like())
+                .is_some_and(|t| t.is_empty())
+            {
                 self.doc.remove(table);
             }
         }

@@ -26,7 +26,12 @@ fn render(cmd: &clap::Command, name: &str, bin: &str, out: &mut Vec<(String, Vec
         .expect("rendering to memory cannot fail");
     out.push((format!("{name}.1"), buf));
     for sub in cmd.get_subcommands() {
-        render(sub, &format!("{name}-{}", sub.get_name()), &format!("{bin} {}", sub.get_name()), out);
+        render(
+            sub,
+            &format!("{name}-{}", sub.get_name()),
+            &format!("{bin} {}", sub.get_name()),
+            out,
+        );
     }
 }
 

@@ -31,10 +31,19 @@ fn missing_objects_leave_pointers_with_one_warning() {
     assert_eq!(r.read("f3.bin"), pointer_for(&files[3]).as_bytes());
     assert_eq!(r.status(), "", "a pointer in the worktree is not a change");
     let ls = r.dvc(["ls-files"]).stdout;
-    assert!(ls.contains(&format!("{} - f3.bin (2.9 KiB)\n", &sha256(&files[3])[..10])), "{ls}");
+    assert!(
+        ls.contains(&format!(
+            "{} - f3.bin (2.9 KiB)\n",
+            &sha256(&files[3])[..10]
+        )),
+        "{ls}"
+    );
 
     let st = r.dvc(["status"]).stdout;
-    assert!(st.starts_with("Not in cache (run `git dvc pull`):\n\tf0.bin\n"), "{st}");
+    assert!(
+        st.starts_with("Not in cache (run `git dvc pull`):\n\tf0.bin\n"),
+        "{st}"
+    );
 
     // The objects come back (as `git dvc fetch` would bring them).
     fs::rename(&cache_backup, r.cache()).unwrap();
@@ -83,13 +92,26 @@ fn malformed_pointer_committed_by_hand() {
     r.commit_all_allow_empty();
     // Commit the bad pointer bypassing the filter.
     let bad = "version = \"git-dvc/1\"\noid = \"sha256:XYZ\"\nsize = 3\n";
-    let blob = r.env.cmd(&r.path, "git").args(["hash-object", "-w", "--no-filters", "--stdin"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().map(|mut c| {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(bad.as_bytes()).unwrap();
-        c.wait_with_output().unwrap()
-    }).unwrap();
+    let blob = r
+        .env
+        .cmd(&r.path, "git")
+        .args(["hash-object", "-w", "--no-filters", "--stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bad.as_bytes()).unwrap();
+            c.wait_with_output().unwrap()
+        })
+        .unwrap();
     let blob = String::from_utf8(blob.stdout).unwrap();
-    r.git(["update-index", "--add", "--cacheinfo", &format!("100644,{},bad.bin", blob.trim())]);
+    r.git([
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{},bad.bin", blob.trim()),
+    ]);
     r.git(["commit", "-q", "-m", "bad"]);
     let out = r.git_run(["checkout", "--", "bad.bin"]);
     assert_eq!(out.code, 0);
@@ -138,7 +160,12 @@ fn damaged_cache_objects_are_not_served() {
     );
     assert_eq!(r.read("short.bin"), pointer_for(&v).as_bytes());
     if !root_can_read {
-        assert!(out.stderr.contains("locked.bin left as a pointer: cannot open"), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("locked.bin left as a pointer: cannot open"),
+            "{}",
+            out.stderr
+        );
         assert_eq!(r.read("locked.bin"), pointer_for(&w).as_bytes());
     }
 }
@@ -155,10 +182,22 @@ fn skip_smudge_environment() {
     r.commit_all("v1");
     r.git(["branch", "other"]);
     fs::remove_file(r.path.join("a.bin")).unwrap();
-    let out = r.env.cmd(&r.path, "git").args(["checkout", "--", "a.bin"]).env("GIT_DVC_SKIP_SMUDGE", "1").output().unwrap();
+    let out = r
+        .env
+        .cmd(&r.path, "git")
+        .args(["checkout", "--", "a.bin"])
+        .env("GIT_DVC_SKIP_SMUDGE", "1")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    let out = r.env.cmd(&r.path, "git").args(["checkout", "-q", "other"]).env("GIT_DVC_SKIP_SMUDGE", "1").output().unwrap();
+    let out = r
+        .env
+        .cmd(&r.path, "git")
+        .args(["checkout", "-q", "other"])
+        .env("GIT_DVC_SKIP_SMUDGE", "1")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(r.read("a.bin"), pointer_for(&v).as_bytes());
 }
@@ -179,7 +218,12 @@ fn filter_process_rejects_a_bad_handshake() {
         .unwrap();
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(b"0014git-filter-nope\n0000").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"0014git-filter-nope\n0000")
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));

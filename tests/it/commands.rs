@@ -8,13 +8,34 @@ use crate::harness::{Env, data, pointer_for, sha256};
 fn version_help_and_usage_errors() {
     let env = Env::bare();
     let out = env.ok(env.root(), "git-dvc", ["--version"]);
-    assert_eq!(out.stdout, format!("git-dvc {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout,
+        format!("git-dvc {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let out = env.ok(env.root(), "git", ["dvc", "--version"]);
-    assert_eq!(out.stdout, format!("git-dvc {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout,
+        format!("git-dvc {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let out = env.run(env.root(), "git-dvc", ["track", "--bogus"]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.starts_with("error: unexpected argument '--bogus' found"), "{}", out.stderr);
-    for cmd in ["install", "track", "checkout", "status", "ls-files", "diff", "pointer", "remote", "filter-process"] {
+    assert!(
+        out.stderr
+            .starts_with("error: unexpected argument '--bogus' found"),
+        "{}",
+        out.stderr
+    );
+    for cmd in [
+        "install",
+        "track",
+        "checkout",
+        "status",
+        "ls-files",
+        "diff",
+        "pointer",
+        "remote",
+        "filter-process",
+    ] {
         env.ok(env.root(), "git-dvc", [cmd, "--help"]);
     }
 }
@@ -40,7 +61,10 @@ fn track_lists_untracks_and_picks_up_committed_files() {
         String::from_utf8(r.read(".gitattributes")).unwrap(),
         "*.bin filter=dvc diff=dvc merge=dvc -text\nmy[[:space:]]data/*.csv filter=dvc diff=dvc merge=dvc -text\n"
     );
-    assert_eq!(r.dvc(["track", "*.bin"]).stdout, "\"*.bin\" already tracked\n");
+    assert_eq!(
+        r.dvc(["track", "*.bin"]).stdout,
+        "\"*.bin\" already tracked\n"
+    );
     assert_eq!(
         r.dvc(["track"]).stdout,
         "Listing tracked patterns\n    *.bin (.gitattributes)\n    my data/*.csv (.gitattributes)\n"
@@ -51,7 +75,10 @@ fn track_lists_untracks_and_picks_up_committed_files() {
     assert_eq!(r.git(["cat-file", "-p", "HEAD:old.bin"]), pointer_for(&v));
     r.write("my data/x.csv", "a,b\n");
     r.commit_all("csv");
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:my data/x.csv"]), pointer_for(b"a,b\n"));
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:my data/x.csv"]),
+        pointer_for(b"a,b\n")
+    );
 
     // Patterns are relative to the current directory, like paths.
     fs::create_dir_all(r.path.join("sub")).unwrap();
@@ -64,7 +91,10 @@ fn track_lists_untracks_and_picks_up_committed_files() {
         "my[[:space:]]data/*.csv filter=dvc diff=dvc merge=dvc -text\nsub/*.h5 filter=dvc diff=dvc merge=dvc -text\n"
     );
     let out = r.dvc(["untrack", "nope"]);
-    assert_eq!(out.stderr, "git-dvc: warning: \"nope\" was not tracked (.gitattributes)\n");
+    assert_eq!(
+        out.stderr,
+        "git-dvc: warning: \"nope\" was not tracked (.gitattributes)\n"
+    );
 }
 
 #[test]
@@ -82,13 +112,18 @@ fn ls_files_status_diff_and_pointer() {
 
     assert_eq!(
         r.dvc(["ls-files"]).stdout,
-        format!("{} * a.bin (1.0 MiB)\n{} * dir/b.bin (2.0 KiB)\n", &ha[..10], &hb[..10])
+        format!(
+            "{} * a.bin (1.0 MiB)\n{} * dir/b.bin (2.0 KiB)\n",
+            &ha[..10],
+            &hb[..10]
+        )
     );
     assert_eq!(
         r.dvc(["ls-files", "--long"]).stdout,
         format!("{ha} * a.bin (1048576 bytes)\n{hb} * dir/b.bin (2048 bytes)\n")
     );
-    let json: serde_json::Value = serde_json::from_str(&r.dvc(["ls-files", "--json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&r.dvc(["ls-files", "--json"]).stdout).unwrap();
     assert_eq!(json[0]["path"], "a.bin");
     assert_eq!(json[0]["oid"], format!("sha256:{ha}"));
     assert_eq!(json[0]["size"], 1_048_576);
@@ -117,9 +152,13 @@ fn ls_files_status_diff_and_pointer() {
     r.write("c.bin", c);
     r.commit_all("v2");
     assert_eq!(r.dvc(["diff"]).stdout, "");
-    let json: serde_json::Value = serde_json::from_str(&r.dvc(["diff", "HEAD~1", "HEAD", "--json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&r.dvc(["diff", "HEAD~1", "HEAD", "--json"]).stdout).unwrap();
     assert_eq!(json["added"][0]["path"], "c.bin");
-    assert_eq!(json["added"][0]["new"]["oid"], format!("sha256:{}", sha256(c)));
+    assert_eq!(
+        json["added"][0]["new"]["oid"],
+        format!("sha256:{}", sha256(c))
+    );
     assert_eq!(json["modified"][0]["old"]["size"], 1_048_576);
     assert_eq!(json["modified"][0]["new"]["size"], 2_097_152);
     assert_eq!(json["deleted"][0]["path"], "dir/b.bin");
@@ -127,7 +166,11 @@ fn ls_files_status_diff_and_pointer() {
     // `git diff` reads sizes and oids, not pointer texts.
     let out = r.git(["diff", "HEAD~1", "HEAD", "--", "a.bin"]);
     assert!(
-        out.ends_with(&format!("-size 1048576, oid {}…\n+size 2097152, oid {}…\n", &ha[..8], &ha2[..8])),
+        out.ends_with(&format!(
+            "-size 1048576, oid {}…\n+size 2097152, oid {}…\n",
+            &ha[..8],
+            &ha2[..8]
+        )),
         "{out}"
     );
 
@@ -146,7 +189,17 @@ fn ls_files_status_diff_and_pointer() {
 fn remotes_are_edited_in_the_layered_config() {
     let env = Env::new();
     let r = env.repo("p");
-    r.dvc(["remote", "add", "-d", "storage", "s3://bucket/project", "--endpoint", "http://127.0.0.1:9000", "--region", "us-east-1"]);
+    r.dvc([
+        "remote",
+        "add",
+        "-d",
+        "storage",
+        "s3://bucket/project",
+        "--endpoint",
+        "http://127.0.0.1:9000",
+        "--region",
+        "us-east-1",
+    ]);
     assert_eq!(
         String::from_utf8(r.read(".gitdvc.toml")).unwrap(),
         "[remote.storage]\nurl = \"s3://bucket/project\"\nendpoint = \"http://127.0.0.1:9000\"\nregion = \"us-east-1\"\n\n[core]\nremote = \"storage\"\n"
@@ -156,7 +209,13 @@ fn remotes_are_edited_in_the_layered_config() {
         fs::read_to_string(r.path.join(".git/dvc/config.toml")).unwrap(),
         "[remote.backup]\nurl = \"/srv/backup\"\n"
     );
-    r.dvc(["remote", "add", "--global", "mine", "https://example.org/data"]);
+    r.dvc([
+        "remote",
+        "add",
+        "--global",
+        "mine",
+        "https://example.org/data",
+    ]);
     assert_eq!(
         r.dvc(["remote", "list"]).stdout,
         "backup\t/srv/backup\nmine\thttps://example.org/data\nstorage\ts3://bucket/project (default)\n"
@@ -171,11 +230,17 @@ fn remotes_are_edited_in_the_layered_config() {
         )
     );
     let out = r.dvc_run(["remote", "add", "x", "ftp://nope"]);
-    assert_eq!(out.stderr, "git-dvc: error: unsupported remote URL \"ftp://nope\": use /abs/path, file://, http(s):// or s3://\n");
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: unsupported remote URL \"ftp://nope\": use /abs/path, file://, http(s):// or s3://\n"
+    );
     r.dvc(["remote", "set", "--local", "storage", "profile", "team"]);
     r.dvc(["remote", "set", "storage", "read_only", "true"]);
     let out = r.dvc_run(["remote", "set", "storage", "colour", "blue"]);
-    assert_eq!(out.stderr, "git-dvc: error: unknown remote option 'colour' (known: url, endpoint, region, profile, read_only)\n");
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: unknown remote option 'colour' (known: url, endpoint, region, profile, read_only)\n"
+    );
     r.dvc(["remote", "remove", "storage"]);
     assert_eq!(
         r.dvc(["remote", "list"]).stdout,
@@ -191,13 +256,17 @@ fn committed_config_cannot_move_the_cache() {
     let env = Env::new();
     let r = env.repo("p");
     let evil = env.root().join("evil");
-    r.write(".gitdvc.toml", format!("[cache]\ndir = \"{}\"\n", evil.display()));
+    r.write(
+        ".gitdvc.toml",
+        format!("[cache]\ndir = \"{}\"\n", evil.display()),
+    );
     r.dvc(["track", "*.bin"]);
     r.write("a.bin", "hello\n");
     let out = r.git_run(["add", "a.bin"]);
     assert_eq!(out.code, 0);
     assert!(
-        out.stderr.contains("git-dvc: warning: 'cache.dir' in a committed .gitdvc.toml is ignored"),
+        out.stderr
+            .contains("git-dvc: warning: 'cache.dir' in a committed .gitdvc.toml is ignored"),
         "{}",
         out.stderr
     );

@@ -43,9 +43,19 @@ impl Env {
 
     /// A new world where git-dvc is on PATH but not installed.
     pub fn bare() -> Env {
-        let tmp = tempfile::Builder::new().prefix("git-dvc-test-").tempdir().unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_git-dvc")).parent().unwrap().to_path_buf();
-        let path_var = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let tmp = tempfile::Builder::new()
+            .prefix("git-dvc-test-")
+            .tempdir()
+            .unwrap();
+        let bin = Path::new(env!("CARGO_BIN_EXE_git-dvc"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let path_var = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         fs::create_dir_all(tmp.path().join("home")).unwrap();
         let env = Env { tmp, path_var };
         for (k, v) in [
@@ -91,7 +101,11 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.cmd(dir, program).args(args).output().expect("spawn").into()
+        self.cmd(dir, program)
+            .args(args)
+            .output()
+            .expect("spawn")
+            .into()
     }
 
     /// Runs a command that must succeed.
@@ -100,9 +114,19 @@ impl Env {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+        let args: Vec<_> = args
+            .into_iter()
+            .map(|a| a.as_ref().to_os_string())
+            .collect();
         let r = self.run(dir, program, &args);
-        assert_eq!(r.code, 0, "{program} {args:?} failed in {}:\n{}\n{}", dir.display(), r.stdout, r.stderr);
+        assert_eq!(
+            r.code,
+            0,
+            "{program} {args:?} failed in {}:\n{}\n{}",
+            dir.display(),
+            r.stdout,
+            r.stderr
+        );
         r
     }
 
@@ -218,10 +242,17 @@ pub fn data(seed: u64, len: usize) -> Vec<u8> {
 /// The SHA-256 hex of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The canonical pointer text for `bytes`.
 pub fn pointer_for(bytes: &[u8]) -> String {
-    format!("version = \"git-dvc/1\"\noid = \"sha256:{}\"\nsize = {}\n", sha256(bytes), bytes.len())
+    format!(
+        "version = \"git-dvc/1\"\noid = \"sha256:{}\"\nsize = {}\n",
+        sha256(bytes),
+        bytes.len()
+    )
 }

@@ -18,13 +18,33 @@ fn global_install_is_idempotent_and_uninstall_removes_exactly_it() {
     let home = env.home();
     let out = env.ok(&home, "git-dvc", ["install"]);
     assert_eq!(out.stderr, "git-dvc initialized.\n");
-    let cfg = |env: &Env| env.run(&home, "git", ["config", "--global", "--get-regexp", "^(filter|diff)\\.dvc\\."]).stdout;
+    let cfg = |env: &Env| {
+        env.run(
+            &home,
+            "git",
+            [
+                "config",
+                "--global",
+                "--get-regexp",
+                "^(filter|diff)\\.dvc\\.",
+            ],
+        )
+        .stdout
+    };
     assert_eq!(cfg(&env), KEYS);
     let before = fs::read(home.join(".gitconfig")).unwrap();
     env.ok(&home, "git-dvc", ["install"]);
-    assert_eq!(fs::read(home.join(".gitconfig")).unwrap(), before, "second install changes nothing");
+    assert_eq!(
+        fs::read(home.join(".gitconfig")).unwrap(),
+        before,
+        "second install changes nothing"
+    );
 
-    env.ok(&home, "git", ["config", "--global", "filter.other.clean", "cat"]);
+    env.ok(
+        &home,
+        "git",
+        ["config", "--global", "filter.other.clean", "cat"],
+    );
     let out = env.ok(&home, "git-dvc", ["uninstall"]);
     assert_eq!(out.stderr, "git-dvc uninstalled.\n");
     assert_eq!(cfg(&env), "");
@@ -50,25 +70,53 @@ fn install_in_a_repo_writes_hooks_and_refuses_a_foreign_one() {
             pre_push.display()
         )
     );
-    assert_eq!(fs::read_to_string(&pre_push).unwrap(), "#!/bin/sh\necho mine\n", "left alone");
-    assert_eq!(fs::read_to_string(hooks.join("post-checkout")).unwrap(), include_str!("../../hooks/post-checkout"));
-    assert_eq!(fs::read_to_string(hooks.join("post-merge")).unwrap(), include_str!("../../hooks/post-merge"));
-    assert_eq!(r.git(["config", "--local", "filter.dvc.process"]), "git-dvc filter-process\n");
+    assert_eq!(
+        fs::read_to_string(&pre_push).unwrap(),
+        "#!/bin/sh\necho mine\n",
+        "left alone"
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("post-checkout")).unwrap(),
+        include_str!("../../hooks/post-checkout")
+    );
+    assert_eq!(
+        fs::read_to_string(hooks.join("post-merge")).unwrap(),
+        include_str!("../../hooks/post-merge")
+    );
+    assert_eq!(
+        r.git(["config", "--local", "filter.dvc.process"]),
+        "git-dvc filter-process\n"
+    );
 
     // Chained by hand: accepted.
-    fs::write(&pre_push, "#!/bin/sh\necho mine\ngit dvc hook pre-push \"$@\"\n").unwrap();
+    fs::write(
+        &pre_push,
+        "#!/bin/sh\necho mine\ngit dvc hook pre-push \"$@\"\n",
+    )
+    .unwrap();
     let out = r.dvc(["install", "--local"]);
     assert_eq!(out.stderr, "git-dvc initialized.\n");
 
     // --force replaces it; uninstall then removes only git-dvc's hooks.
     fs::write(&pre_push, "#!/bin/sh\necho mine\n").unwrap();
     r.dvc(["install", "--local", "--force"]);
-    assert_eq!(fs::read_to_string(&pre_push).unwrap(), include_str!("../../hooks/pre-push"));
+    assert_eq!(
+        fs::read_to_string(&pre_push).unwrap(),
+        include_str!("../../hooks/pre-push")
+    );
     fs::write(hooks.join("pre-commit"), "#!/bin/sh\n").unwrap();
     r.dvc(["uninstall", "--local"]);
-    assert!(!pre_push.exists() && !hooks.join("post-checkout").exists() && !hooks.join("post-merge").exists());
+    assert!(
+        !pre_push.exists()
+            && !hooks.join("post-checkout").exists()
+            && !hooks.join("post-merge").exists()
+    );
     assert!(hooks.join("pre-commit").exists());
-    assert_eq!(r.git_run(["config", "--local", "--get-regexp", "dvc"]).stdout, "");
+    assert_eq!(
+        r.git_run(["config", "--local", "--get-regexp", "dvc"])
+            .stdout,
+        ""
+    );
 }
 
 #[test]
@@ -80,7 +128,10 @@ fn skip_smudge_install_leaves_pointers() {
     r.write("a.bin", &v);
     r.commit_all("v1");
     r.dvc(["install", "--local", "--skip-smudge"]);
-    assert_eq!(r.git(["config", "--local", "filter.dvc.process"]), "git-dvc filter-process --skip\n");
+    assert_eq!(
+        r.git(["config", "--local", "filter.dvc.process"]),
+        "git-dvc filter-process --skip\n"
+    );
     fs::remove_file(r.path.join("a.bin")).unwrap();
     r.git(["checkout", "--", "a.bin"]);
     assert_eq!(r.read("a.bin"), crate::harness::pointer_for(&v).as_bytes());

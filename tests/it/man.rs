@@ -19,13 +19,23 @@ fn man_pages_are_in_sync() {
         }
     }
     let on_disk: BTreeSet<String> = fs::read_dir(&dir)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let generated: BTreeSet<String> = pages.iter().map(|(n, _)| n.clone()).collect();
-    assert_eq!(on_disk, generated, "man/ lists other pages: run GIT_DVC_BLESS=1 cargo test man_pages");
+    assert_eq!(
+        on_disk, generated,
+        "man/ lists other pages: run GIT_DVC_BLESS=1 cargo test man_pages"
+    );
     for (name, text) in &pages {
         let disk = fs::read(dir.join(name)).unwrap();
-        assert!(disk == *text, "man/{name} is out of date: run GIT_DVC_BLESS=1 cargo test man_pages");
+        assert!(
+            disk == *text,
+            "man/{name} is out of date: run GIT_DVC_BLESS=1 cargo test man_pages"
+        );
     }
     assert!(generated.contains("git-dvc-install.1") && generated.contains("git-dvc-remote-add.1"));
 }

@@ -28,13 +28,23 @@ fn checkout_of_a_tag_restores_its_data() {
     r.git(["tag", "v1.0"]);
 
     // Git history holds the pointer, the cache holds the content.
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:model.bin"]), pointer_for(&model_v1));
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:data/sub/b.csv"]), pointer_for(b"id,value\n1,2\n"));
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:model.bin"]),
+        pointer_for(&model_v1)
+    );
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:data/sub/b.csv"]),
+        pointer_for(b"id,value\n1,2\n")
+    );
     assert_eq!(r.git(["cat-file", "-p", "HEAD:README.md"]), "# project\n");
     let obj = r.object(&crate::harness::sha256(&model_v1));
     assert_eq!(fs::read(&obj).unwrap(), model_v1);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&obj).unwrap().permissions().mode() & 0o222, 0, "objects are read-only");
+    assert_eq!(
+        fs::metadata(&obj).unwrap().permissions().mode() & 0o222,
+        0,
+        "objects are read-only"
+    );
     assert_eq!(r.status(), "");
 
     let model_v2 = data(3, 500_000);
@@ -42,7 +52,10 @@ fn checkout_of_a_tag_restores_its_data() {
     r.write("data/a.csv", data(4, 10));
     fs::remove_file(r.path.join("data/sub/b.csv")).unwrap();
     r.write("data/new.csv", b"new\n");
-    assert_eq!(r.status(), " M data/a.csv\n D data/sub/b.csv\n M model.bin\n?? data/new.csv\n");
+    assert_eq!(
+        r.status(),
+        " M data/a.csv\n D data/sub/b.csv\n M model.bin\n?? data/new.csv\n"
+    );
     r.commit_all("v2");
 
     r.git(["checkout", "-q", "v1.0"]);
@@ -139,7 +152,10 @@ fn second_worktree_shares_the_cache() {
     let v3 = data(32, 20_000);
     w.write("m.bin", &v3);
     w.commit_all("v3 in worktree");
-    assert_eq!(fs::read(r.object(&crate::harness::sha256(&v3))).unwrap(), v3);
+    assert_eq!(
+        fs::read(r.object(&crate::harness::sha256(&v3))).unwrap(),
+        v3
+    );
 }
 
 /// A clone whose cache is shared through `cache.dir` checks out real data
@@ -150,7 +166,11 @@ fn clone_with_a_shared_cache_dir() {
     let shared = env.root().join("shared-cache");
     let user_cfg = env.home().join(".config/git-dvc/config.toml");
     fs::create_dir_all(user_cfg.parent().unwrap()).unwrap();
-    fs::write(&user_cfg, format!("[cache]\ndir = \"{}\"\n", shared.display())).unwrap();
+    fs::write(
+        &user_cfg,
+        format!("[cache]\ndir = \"{}\"\n", shared.display()),
+    )
+    .unwrap();
 
     let r = env.repo("origin");
     r.dvc(["track", "*.bin"]);
@@ -175,7 +195,12 @@ fn awkward_names_and_contents() {
     let env = Env::new();
     let r = env.repo("p");
     r.dvc(["track", "data/**"]);
-    let names = ["data/with space.bin", "data/ünïcødé/日本語.bin", "data/empty.bin", "data/fake-pointer.txt"];
+    let names = [
+        "data/with space.bin",
+        "data/ünïcødé/日本語.bin",
+        "data/empty.bin",
+        "data/fake-pointer.txt",
+    ];
     let bin = data(50, 65_537);
     let fake = pointer_for(b"not really");
     r.write(names[0], &bin);
@@ -185,12 +210,25 @@ fn awkward_names_and_contents() {
     std::os::unix::fs::symlink("with space.bin", r.path.join("data/link.bin")).unwrap();
     r.commit_all("v1");
 
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:data/with space.bin"]), pointer_for(&bin));
-    assert_eq!(r.git(["cat-file", "-s", "HEAD:data/empty.bin"]), "0\n", "empty files stay empty blobs");
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:data/with space.bin"]),
+        pointer_for(&bin)
+    );
+    assert_eq!(
+        r.git(["cat-file", "-s", "HEAD:data/empty.bin"]),
+        "0\n",
+        "empty files stay empty blobs"
+    );
     // A pointer text given as content passes through unchanged.
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:data/fake-pointer.txt"]), fake);
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:data/fake-pointer.txt"]),
+        fake
+    );
     // Symlinks are not filtered: Git stores the link target.
-    assert_eq!(r.git(["cat-file", "-p", "HEAD:data/link.bin"]), "with space.bin");
+    assert_eq!(
+        r.git(["cat-file", "-p", "HEAD:data/link.bin"]),
+        "with space.bin"
+    );
 
     r.git(["rm", "-q", "-r", "data"]);
     r.git(["commit", "-q", "-m", "gone"]);
@@ -199,7 +237,12 @@ fn awkward_names_and_contents() {
     assert_eq!(r.read(names[1]), b"\x00\x01\x02\xff\xfe");
     assert_eq!(r.read(names[2]), b"");
     assert_eq!(r.read(names[3]), fake.as_bytes());
-    assert_eq!(fs::read_link(r.path.join("data/link.bin")).unwrap().to_str(), Some("with space.bin"));
+    assert_eq!(
+        fs::read_link(r.path.join("data/link.bin"))
+            .unwrap()
+            .to_str(),
+        Some("with space.bin")
+    );
     assert_eq!(r.status(), "");
 }
 
@@ -216,5 +259,12 @@ fn executable_bit_survives() {
     assert!(r.git(["ls-files", "-s", "tool.run"]).starts_with("100755 "));
     fs::remove_file(r.path.join("tool.run")).unwrap();
     r.git(["checkout", "--", "tool.run"]);
-    assert_eq!(fs::metadata(r.path.join("tool.run")).unwrap().permissions().mode() & 0o111, 0o111);
+    assert_eq!(
+        fs::metadata(r.path.join("tool.run"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o111,
+        0o111
+    );
 }
