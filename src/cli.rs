@@ -81,6 +81,17 @@ pub enum Command {
     /// Manage remotes (in .gitdvc.toml, or the clone's or your own config).
     #[command(subcommand)]
     Remote(RemoteCommand),
+    /// Upload the objects that HEAD (or the refs, or all refs) use and the remote lacks.
+    ///
+    /// The first argument is taken as a remote when one of that name is
+    /// configured; otherwise the default remote is used. Without refs, the
+    /// objects of HEAD's tree are pushed; with refs, those of their trees;
+    /// with --all, every object reachable from every ref.
+    Push(PushArgs),
+    /// Download objects that HEAD (or the refs, or all refs) use into the cache.
+    Fetch(FetchArgs),
+    /// Fetch the objects the index names, then check them out.
+    Pull(PullArgs),
     /// Replace pointer texts in the worktree with content from the cache.
     ///
     /// Files whose objects are not in the cache stay pointers. The index is
@@ -226,6 +237,41 @@ pub struct RemoteDefaultArgs {
 
 #[allow(missing_docs)]
 #[derive(Debug, Args)]
+pub struct PushArgs {
+    /// [<remote>] [<ref>…]
+    #[arg(value_name = "REMOTE_OR_REF")]
+    pub args: Vec<String>,
+    /// Every object reachable from every ref.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// [<remote>] [<ref>…]
+    #[arg(value_name = "REMOTE_OR_REF")]
+    pub args: Vec<String>,
+    /// Every object reachable from every ref.
+    #[arg(long)]
+    pub all: bool,
+    /// Only these paths.
+    #[arg(last = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The remote (default: the configured default).
+    pub remote: Option<String>,
+    /// Only these paths.
+    #[arg(last = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
 pub struct CheckoutArgs {
     /// Limit to these paths (files or directories).
     pub paths: Vec<PathBuf>,
@@ -237,6 +283,9 @@ pub struct StatusArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+    /// Also show what this remote (or the default, with no name) lacks.
+    #[arg(long, value_name = "REMOTE", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
 }
 
 #[allow(missing_docs)]

@@ -218,6 +218,27 @@ impl Config {
         Config::load_with_repo_file(repo, repo_file)
     }
 
+    /// Loads for a checkout of `treeish`: the committed layer comes from the
+    /// worktree when it is there, else from the commit being checked out
+    /// (during `git clone` it is not written yet), else from HEAD.
+    pub fn load_for_checkout(repo: &Repo, treeish: Option<&str>) -> Result<Config, ConfigError> {
+        if let Some(root) = repo.workdir.as_deref() {
+            let path = root.join(REPO_FILE);
+            if let Some(text) = read_optional(&path)? {
+                return Config::load_with_repo_file(Some(repo), Some((text, path)));
+            }
+        }
+        let from_rev = |rev: &str| -> Option<(String, PathBuf)> {
+            let tree = repo.git.revparse_single(rev).ok()?.peel_to_tree().ok()?;
+            let entry = tree.get_name(REPO_FILE)?;
+            let blob = repo.git.find_blob(entry.id()).ok()?;
+            let text = String::from_utf8(blob.content().to_vec()).ok()?;
+            Some((text, PathBuf::from(format!("{rev}:{REPO_FILE}"))))
+        };
+        let layer = treeish.and_then(from_rev).or_else(|| from_rev("HEAD"));
+        Config::load_with_repo_file(Some(repo), layer)
+    }
+
     /// Loads with the committed layer given explicitly: during a clone it is
     /// read from the commit being checked out, not the worktree.
     pub fn load_with_repo_file(

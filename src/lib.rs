@@ -22,8 +22,10 @@ pub mod man;
 pub mod oid;
 pub mod pktline;
 pub mod pointer;
+pub mod remote;
 pub mod repo;
 pub mod tracked;
+pub mod transfer;
 pub mod ui;
 
 use std::process::ExitCode;
@@ -75,6 +77,9 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
         Command::Track(a) => track::track(a),
         Command::Untrack(a) => track::untrack(a),
         Command::Remote(c) => remote::run(c),
+        Command::Push(a) => push::run(a),
+        Command::Fetch(a) => fetch::fetch(a),
+        Command::Pull(a) => fetch::pull(a),
         Command::Checkout(a) => checkout::run(a),
         Command::Status(a) => status::run(a),
         Command::LsFiles(a) => ls_files::run(a),

@@ -75,3 +75,42 @@ pub fn in_tree(repo: &Repo, tree: &git2::Tree<'_>) -> Result<Vec<TrackedFile>, E
     })?;
     Ok(out)
 }
+
+/// Pointers in every blob reachable from `revs` but not from `not`
+/// (`--not` arguments, e.g. `--remotes=origin`), with one path each.
+/// Blobs larger than a pointer are never even listed.
+pub fn in_history(repo: &Repo, revs: &[String], not: &[String]) -> Result<Vec<TrackedFile>, Error> {
+    if revs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args: Vec<String> = vec![
+        "rev-list".into(),
+        "--objects".into(),
+        "--filter=blob:limit=201".into(),
+    ];
+    args.extend(revs.iter().cloned());
+    if !not.is_empty() {
+        args.push("--not".into());
+        args.extend(not.iter().cloned());
+    }
+    let out = repo.git_output(&args)?;
+    let odb = repo.git.odb()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut files = Vec::new();
+    for line in String::from_utf8_lossy(&out).lines() {
+        let (sha, path) = line.split_once(' ').unwrap_or((line, ""));
+        let Ok(id) = GitOid::from_str(sha) else {
+            continue;
+        };
+        if path.is_empty() || !seen.insert(id) {
+            continue;
+        }
+        if let Some(pointer) = blob_pointer(&odb, id) {
+            files.push(TrackedFile {
+                path: path.to_string(),
+                pointer,
+            });
+        }
+    }
+    Ok(files)
+}

@@ -10,10 +10,45 @@ use super::Ctx;
 use crate::cli::{FilterProcessArgs, OneShotArgs};
 use crate::filter::{Filter, process};
 use crate::hooks;
+use crate::transfer::{DelayFetcher, LazyFetcher, Transfer};
+
+/// True when the environment variable is set to something other than
+/// empty, `0` or `false`.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
 
 /// True when `GIT_DVC_SKIP_SMUDGE` asks to leave pointers alone.
 pub fn skip_smudge_env() -> bool {
-    std::env::var("GIT_DVC_SKIP_SMUDGE").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+    env_flag("GIT_DVC_SKIP_SMUDGE")
+}
+
+/// Opens the default remote for a checkout of `treeish`, or `None` (with a
+/// warning when the config is broken) so files stay pointers.
+fn open_fetcher(
+    git_dir: &std::path::Path,
+    cache: crate::cache::Cache,
+    treeish: Option<&str>,
+) -> Option<DelayFetcher> {
+    let repo = crate::repo::Repo::open(git_dir).ok()?;
+    let config = match crate::config::Config::load_for_checkout(&repo, treeish) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::ui::warn(&e.to_string());
+            return None;
+        }
+    };
+    let (name, rc) = config.remote(None).ok()?;
+    let remote = match crate::remote::open(&name, &rc, repo.workdir.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::ui::warn(&e.to_string());
+            return None;
+        }
+    };
+    Transfer::new(remote, cache, config.jobs)
+        .ok()
+        .map(DelayFetcher::new)
 }
 
 /// Our stdin and stdout as plain files. Rust's `Stdout` is line-buffered,
@@ -32,14 +67,21 @@ fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
 
 /// Runs `git-dvc filter-process`.
 pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
-    let (ctx, mut filter) = open_filter(args.skip)?;
+    let skip = args.skip || skip_smudge_env();
+    let (ctx, mut filter) = open_filter(skip)?;
     if ctx.repo.workdir.is_some() {
         hooks::install_missing(&ctx.repo);
     }
     let (input, output) = raw_stdio()?;
     let input = BufReader::with_capacity(1 << 17, input);
     let output = BufWriter::with_capacity(1 << 17, output);
-    process::serve(&mut filter, None, input, output)?;
+    let git_dir = ctx.repo.git_dir.clone();
+    let cache = ctx.cache.clone();
+    let mut fetcher = LazyFetcher::new(move |treeish: Option<&str>| {
+        open_fetcher(&git_dir, cache.clone(), treeish)
+    });
+    let fetcher: Option<&mut dyn process::Fetcher> = if skip { None } else { Some(&mut fetcher) };
+    process::serve(&mut filter, fetcher, input, output)?;
     Ok(())
 }
 

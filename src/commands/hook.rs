@@ -56,10 +56,52 @@ fn post_checkout() -> Result<()> {
     Ok(())
 }
 
-fn pre_push(_args: &HookArgs) -> Result<()> {
-    // Git waits for us to read the ref lines; uploading arrives with the
-    // transfer engine.
+/// Before `git push` sends refs: upload every object the pushed commits
+/// name that the remote's tracking refs do not already cover. A failed
+/// upload fails the hook, and Git then pushes nothing.
+fn pre_push(args: &HookArgs) -> Result<()> {
     let mut lines = String::new();
     std::io::stdin().read_to_string(&mut lines)?;
-    Ok(())
+    if super::filter::env_flag("GIT_DVC_SKIP_PUSH") {
+        return Ok(());
+    }
+    let ctx = Ctx::open()?;
+    let git_remote = args.args.first().cloned().unwrap_or_default();
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    let mut revs = Vec::new();
+    let mut not = Vec::new();
+    for line in lines.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [_local_ref, local_sha, _remote_ref, remote_sha] = f[..] else {
+            continue;
+        };
+        if zero(local_sha) {
+            continue; // a deletion pushes no data
+        }
+        revs.push(local_sha.to_string());
+        let known =
+            git2::Oid::from_str(remote_sha).is_ok_and(|id| ctx.repo.git.find_commit(id).is_ok());
+        if !zero(remote_sha) && known {
+            not.push(remote_sha.to_string());
+        }
+    }
+    // Pushing to a named Git remote: what its tracking refs hold was pushed
+    // (with its data) before.
+    if !git_remote.is_empty() && ctx.repo.git.find_remote(&git_remote).is_ok() {
+        not.push(format!("--remotes={git_remote}"));
+    }
+    let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    if ctx.config.remote(None).is_err() {
+        anyhow::bail!(
+            "the pushed commits name {} data objects but no git-dvc remote is configured; add one with `git dvc remote add -d <name> <url>` (or push with GIT_DVC_SKIP_PUSH=1)",
+            files.len()
+        );
+    }
+    let transfer = super::transfer_common::open_transfer(&ctx, None)?;
+    let pointers: Vec<_> = files.iter().map(|f| f.pointer).collect();
+    let report = transfer.upload(&pointers);
+    super::transfer_common::finish(&report, &files, "Uploaded", transfer.remote_name())
 }

@@ -4,14 +4,17 @@
 
 pub mod checkout;
 pub mod diff;
+pub mod fetch;
 pub mod filter;
 pub mod hook;
 pub mod install;
 pub mod ls_files;
 pub mod pointer;
+pub mod push;
 pub mod remote;
 pub mod status;
 pub mod track;
+pub mod transfer_common;
 
 use anyhow::Result;
 

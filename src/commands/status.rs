@@ -23,6 +23,9 @@ struct FileStatus {
     materialized: bool,
     /// The worktree file is gone.
     deleted: bool,
+    /// The remote holds the object (only with `--remote`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_remote: Option<bool>,
 }
 
 /// Paths whose worktree content differs from the index, as Git sees them
@@ -48,6 +51,15 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     } else {
         modified_paths(&ctx)?
     };
+    let missing_on_remote: Option<HashSet<crate::oid::Oid>> = match &args.remote {
+        Some(name) => {
+            let name = Some(name.as_str()).filter(|n| !n.is_empty());
+            let transfer = super::transfer_common::open_transfer(&ctx, name)?;
+            let oids: Vec<_> = files.iter().map(|f| f.pointer.oid).collect();
+            Some(transfer.missing_on_remote(&oids)?.into_iter().collect())
+        }
+        None => None,
+    };
     let rows: Vec<FileStatus> = files
         .iter()
         .map(|f| {
@@ -60,6 +72,9 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 in_cache: ctx.cache.contains(&f.pointer.oid),
                 materialized: state == WorktreeState::Content,
                 deleted: state == WorktreeState::Missing,
+                on_remote: missing_on_remote
+                    .as_ref()
+                    .map(|m| !m.contains(&f.pointer.oid)),
             }
         })
         .collect();
@@ -91,6 +106,9 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         "Not checked out (pointer in the worktree; run `git dvc checkout`):",
         &|r| !r.materialized && !r.deleted && r.in_cache,
     );
+    section("Not on remote (run `git dvc push`):", &|r| {
+        r.on_remote == Some(false)
+    });
     if out.is_empty() {
         out.push_str("Everything is up to date.\n");
     }

@@ -248,6 +248,8 @@ impl Filter {
 /// "3 files (a, b, c)", naming at most five.
 pub fn summary(paths: &[String]) -> String {
     const SHOWN: usize = 5;
+    let mut paths = paths.to_vec();
+    paths.sort();
     let mut list = paths
         .iter()
         .take(SHOWN)

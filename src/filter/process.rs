@@ -19,10 +19,16 @@ use crate::ui;
 pub trait Fetcher {
     /// Queues a download for `path`; false when it cannot be fetched (no
     /// remote), in which case the smudge answers at once with the pointer.
-    fn enqueue(&mut self, path: &str, pointer: Pointer) -> bool;
+    /// `treeish` is the commit being checked out, when Git says: during a
+    /// clone the remote's config is read from it.
+    fn enqueue(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>) -> bool;
+    /// Downloads one object before answering (Git cannot delay this file).
+    fn fetch_now(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>);
     /// Blocks until at least one queued path is done (fetched or failed)
     /// and returns those; an empty list once nothing is pending.
     fn wait_available(&mut self) -> Vec<String>;
+    /// Reports what failed, once, when Git is done.
+    fn finish(&mut self) {}
 }
 
 /// Protocol-level failures: Git sent something we do not understand, or
@@ -82,11 +88,13 @@ pub fn serve(
         let mut command = "";
         let mut pathname = String::new();
         let mut delay_ok = false;
+        let mut treeish = None;
         for h in &headers {
             match h.split_once('=') {
                 Some(("command", v)) => command = v,
                 Some(("pathname", v)) => pathname = v.to_string(),
                 Some(("can-delay", "1")) => delay_ok = true,
+                Some(("treeish", v)) => treeish = Some(v),
                 _ => {}
             }
         }
@@ -124,18 +132,31 @@ pub fn serve(
                         continue;
                     }
                 };
-                if let (true, true, Some(f), Smudged::Bytes(b)) =
-                    (can_delay, delay_ok, fetcher.as_deref_mut(), &out)
-                {
-                    if let Ok(p) = Pointer::parse(b) {
-                        if filter.take_missing(&pathname) && f.enqueue(&pathname, p) {
+                // A missing object: fetch it, in the background when Git
+                // lets us delay the file, else right now.
+                let missing = match (&out, fetcher.as_deref_mut()) {
+                    (Smudged::Bytes(b), Some(f)) => Pointer::parse(b)
+                        .ok()
+                        .filter(|_| filter.take_missing(&pathname))
+                        .map(|p| (p, f)),
+                    _ => None,
+                };
+                let out = match missing {
+                    Some((p, f)) if can_delay && delay_ok => {
+                        if f.enqueue(&pathname, p, treeish) {
                             delayed.insert(pathname, p);
                             w.line("status=delayed")?;
                             w.flush_pkt()?;
                             continue;
                         }
+                        filter.smudge_pointer(&pathname, &p)
                     }
-                }
+                    Some((p, f)) => {
+                        f.fetch_now(&pathname, p, treeish);
+                        filter.smudge_pointer(&pathname, &p)
+                    }
+                    None => out,
+                };
                 respond_smudged(&mut w, out)?;
             }
             "list_available_blobs" => {
@@ -164,6 +185,9 @@ pub fn serve(
                 w.flush_pkt()?;
             }
         }
+    }
+    if let Some(f) = fetcher {
+        f.finish();
     }
     filter.finish();
     Ok(())

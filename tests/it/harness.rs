@@ -13,6 +13,7 @@ use tempfile::TempDir;
 pub struct Env {
     pub tmp: TempDir,
     path_var: String,
+    extra: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// What a command printed and how it exited.
@@ -57,7 +58,11 @@ impl Env {
             std::env::var("PATH").unwrap_or_default()
         );
         fs::create_dir_all(tmp.path().join("home")).unwrap();
-        let env = Env { tmp, path_var };
+        let env = Env {
+            tmp,
+            path_var,
+            extra: Default::default(),
+        };
         for (k, v) in [
             ("user.name", "Test User"),
             ("user.email", "test@example.com"),
@@ -91,8 +96,21 @@ impl Env {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("LANG", "C")
             .env("TZ", "UTC")
+            // Never wait for a cloud metadata service that is not there.
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("GIT_TERMINAL_PROMPT", "0")
             .stdin(Stdio::null());
+        for (k, v) in self.extra.borrow().iter() {
+            c.env(k, v);
+        }
         c
+    }
+
+    /// Sets an environment variable for every later command.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.extra
+            .borrow_mut()
+            .push((key.to_string(), value.to_string()));
     }
 
     /// Runs a command and returns what happened, whatever the exit code.

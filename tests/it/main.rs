@@ -5,4 +5,6 @@ mod commands;
 mod harness;
 mod install;
 mod man;
+mod remotes;
+mod servers;
 mod versioning;

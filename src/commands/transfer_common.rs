@@ -1,0 +1,69 @@
+//! What push, fetch, pull and the pre-push hook share: opening the remote,
+//! choosing objects, and reporting outcomes.
+
+use std::collections::HashMap;
+
+use anyhow::{Result, anyhow};
+
+use super::Ctx;
+use crate::oid::Oid;
+use crate::remote;
+use crate::tracked::TrackedFile;
+use crate::transfer::{Report, Transfer};
+use crate::ui::{self, human_size};
+
+/// Opens the named remote (or the default) with the engine around it.
+pub fn open_transfer(ctx: &Ctx, name: Option<&str>) -> Result<Transfer> {
+    let (name, cfg) = ctx.config.remote(name)?;
+    let remote = remote::open(&name, &cfg, ctx.repo.workdir.as_deref())?;
+    Ok(Transfer::new(remote, ctx.cache.clone(), ctx.config.jobs)?)
+}
+
+/// Splits `[<remote>] [<ref>…]`: the first word is a remote when one of
+/// that name is configured.
+pub fn split_remote<'a>(ctx: &Ctx, args: &'a [String]) -> (Option<&'a str>, &'a [String]) {
+    match args.split_first() {
+        Some((first, rest)) if ctx.config.remotes.contains_key(first) => {
+            (Some(first.as_str()), rest)
+        }
+        _ => (None, args),
+    }
+}
+
+/// Prints failures (one error line each, naming object and path) and a
+/// summary; an error when anything failed.
+pub fn finish(report: &Report, files: &[TrackedFile], verb: &str, remote: &str) -> Result<()> {
+    let paths: HashMap<Oid, &str> = files
+        .iter()
+        .map(|f| (f.pointer.oid, f.path.as_str()))
+        .collect();
+    for (oid, e) in &report.failed {
+        match paths.get(oid) {
+            Some(p) => ui::error(&format!("{e} ({p})")),
+            None => ui::error(&e.to_string()),
+        }
+    }
+    let n = report.transferred.len();
+    if n > 0 || report.failed.is_empty() {
+        let already = if report.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} already there", report.skipped.len())
+        };
+        ui::info(&format!(
+            "{verb} {n} object{} ({}) {} '{remote}'{already}.",
+            if n == 1 { "" } else { "s" },
+            human_size(report.bytes),
+            if verb == "Uploaded" { "to" } else { "from" },
+        ));
+    }
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "{} of {} objects failed to transfer (remote '{remote}')",
+            report.failed.len(),
+            report.failed.len() + n + report.skipped.len()
+        ))
+    }
+}

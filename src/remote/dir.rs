@@ -1,0 +1,125 @@
+//! A directory remote (`/abs/path`, `file:///abs/path`): a mounted disk, an
+//! NFS share, another machine's cache.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{Remote, RemoteError, object_key, verify_err};
+use crate::cache::{self, Cache, CacheError};
+use crate::oid::{HashingWriter, Oid};
+
+/// Objects under a local directory, written atomically like the cache.
+pub struct DirRemote {
+    name: String,
+    root: PathBuf,
+    read_only: bool,
+}
+
+impl DirRemote {
+    /// A directory remote rooted at `root`.
+    pub fn new(name: &str, root: &Path, read_only: bool) -> DirRemote {
+        DirRemote {
+            name: name.to_string(),
+            root: root.to_path_buf(),
+            read_only,
+        }
+    }
+
+    fn path(&self, oid: &Oid) -> PathBuf {
+        self.root.join(object_key(oid))
+    }
+
+    fn failed(&self, action: &str, path: &Path, e: io::Error) -> RemoteError {
+        RemoteError::Failed {
+            remote: self.name.clone(),
+            message: format!("{action} {}: {e}", path.display()),
+        }
+    }
+
+    fn upload_blocking(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
+        let dest = self.path(oid);
+        if fs::metadata(&dest).is_ok_and(|m| m.len() == size) {
+            return Ok(());
+        }
+        let mut src = cache.open(oid, size)?;
+        let dir = dest.parent().expect("object paths have a parent");
+        fs::create_dir_all(dir).map_err(|e| self.failed("cannot create", dir, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".incoming-")
+            .tempfile_in(dir)
+            .map_err(|e| self.failed("cannot create a temp file in", dir, e))?;
+        let mut w = HashingWriter::new(tmp);
+        cache::copy(&mut src, &mut w).map_err(|e| self.failed("cannot write", dir, e))?;
+        let (tmp, actual, _) = w.finish();
+        if actual != *oid {
+            // The local object is damaged: never spread it.
+            return Err(RemoteError::Cache(CacheError::Mismatch {
+                expected: *oid,
+                actual,
+            }));
+        }
+        let _ = fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o444));
+        tmp.persist(&dest)
+            .map_err(|e| self.failed("cannot move into place", &dest, e.error))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Remote for DirRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+        Ok(fs::metadata(self.path(oid)).is_ok_and(|m| m.is_file()))
+    }
+
+    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+        let path = self.path(oid);
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(RemoteError::NotFound {
+                    oid: *oid,
+                    remote: self.name.clone(),
+                });
+            }
+            Err(e) => return Err(self.failed("cannot open", &path, e)),
+        };
+        // Disk I/O: keep it off the async workers' hot path.
+        tokio::task::block_in_place(|| cache.insert_verified(oid, &mut file))
+            .map_err(|e| verify_err(&self.name, e))
+    }
+
+    async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        tokio::task::block_in_place(|| self.upload_blocking(oid, size, cache))
+    }
+
+    async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        let path = self.path(oid);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(self.failed("cannot remove", &path, e)),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        Cache::new(&self.root).list().map_err(RemoteError::Cache)
+    }
+}

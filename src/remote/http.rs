@@ -1,0 +1,363 @@
+//! An HTTP(S) remote: GET/HEAD to read (any static web server serving a
+//! directory remote or a cache will do), PUT to write where the server
+//! allows it. Credentials come from `~/.netrc` or `git credential`, asked
+//! once per process, as git-lfs does.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+
+use super::{Remote, RemoteError, object_key, verify_err};
+use crate::cache::Cache;
+use crate::oid::Oid;
+
+/// Username and password for Basic auth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Credentials {
+    user: String,
+    pass: String,
+    /// Came from `git credential fill`: approve or reject it afterwards.
+    from_git: bool,
+}
+
+/// Objects under an HTTP(S) URL prefix.
+pub struct HttpRemote {
+    name: String,
+    base: String,
+    read_only: bool,
+    client: Client,
+    creds: Mutex<Option<Credentials>>,
+}
+
+impl HttpRemote {
+    /// A remote at `url` (objects at `<url>/ab/cdef…`).
+    pub fn new(name: &str, url: &str, read_only: bool) -> Result<HttpRemote, RemoteError> {
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .read_timeout(Duration::from_secs(60))
+            .user_agent(concat!("git-dvc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RemoteError::Config {
+                remote: name.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(HttpRemote {
+            name: name.to_string(),
+            base: url.trim_end_matches('/').to_string(),
+            read_only,
+            client,
+            creds: Mutex::new(None),
+        })
+    }
+
+    fn url(&self, oid: &Oid) -> String {
+        format!("{}/{}", self.base, object_key(oid))
+    }
+
+    fn transient(&self, message: impl std::fmt::Display) -> RemoteError {
+        RemoteError::Transient {
+            remote: self.name.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    fn classify(&self, e: reqwest::Error) -> RemoteError {
+        // Connection resets, timeouts and bodies cut short are worth a retry.
+        if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() || e.is_decode() {
+            self.transient(error_chain(&e))
+        } else {
+            RemoteError::Failed {
+                remote: self.name.clone(),
+                message: error_chain(&e),
+            }
+        }
+    }
+
+    fn status_error(&self, status: StatusCode, what: &str) -> RemoteError {
+        let message = format!("{what}: HTTP {status}");
+        if status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT
+        {
+            self.transient(message)
+        } else if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            RemoteError::Denied {
+                remote: self.name.clone(),
+                message,
+            }
+        } else {
+            RemoteError::Failed {
+                remote: self.name.clone(),
+                message,
+            }
+        }
+    }
+
+    /// Sends a request, asking for credentials once on a 401.
+    async fn send(&self, make: impl Fn() -> RequestBuilder) -> Result<Response, RemoteError> {
+        let current = self.creds.lock().expect("not poisoned").clone();
+        let with = |c: &Option<Credentials>| match c {
+            Some(c) => make().basic_auth(&c.user, Some(&c.pass)),
+            None => make(),
+        };
+        let resp = with(&current).send().await.map_err(|e| self.classify(e))?;
+        if resp.status() != StatusCode::UNAUTHORIZED || current.is_some() {
+            return Ok(resp);
+        }
+        let Some(creds) = tokio::task::block_in_place(|| find_credentials(&self.base)) else {
+            return Ok(resp);
+        };
+        let resp = with(&Some(creds.clone()))
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        let ok = resp.status() != StatusCode::UNAUTHORIZED;
+        if creds.from_git {
+            git_credential(
+                if ok { "approve" } else { "reject" },
+                &self.base,
+                Some(&creds),
+            );
+        }
+        if ok {
+            *self.creds.lock().expect("not poisoned") = Some(creds);
+        }
+        Ok(resp)
+    }
+}
+
+#[async_trait]
+impl Remote for HttpRemote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+        let url = self.url(oid);
+        let resp = self.send(|| self.client.head(&url)).await?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
+            s => Err(self.status_error(s, &format!("HEAD {url}"))),
+        }
+    }
+
+    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+        let url = self.url(oid);
+        let resp = self.send(|| self.client.get(&url)).await?;
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(RemoteError::NotFound {
+                    oid: *oid,
+                    remote: self.name.clone(),
+                });
+            }
+            s => return Err(self.status_error(s, &format!("GET {url}"))),
+        }
+        let expected_len = resp.content_length();
+        let mut w = cache.writer()?;
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.classify(e))?;
+            w.write_all(&chunk).map_err(|e| {
+                RemoteError::Cache(crate::cache::CacheError::Io {
+                    action: "cannot write a download into",
+                    path: cache.tmp_dir(),
+                    source: e,
+                })
+            })?;
+        }
+        if let Some(n) = expected_len {
+            if n != w.len() {
+                return Err(self.transient(format!(
+                    "GET {url}: body cut short ({} of {n} bytes)",
+                    w.len()
+                )));
+            }
+        }
+        w.commit_expecting(oid)
+            .map_err(|e| verify_err(&self.name, e))
+    }
+
+    async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        let url = self.url(oid);
+        let path = cache.object_path(oid);
+        // Check the local object before sending it anywhere.
+        cache.open(oid, size)?;
+        let resp = self
+            .send(|| {
+                // A fresh streaming body per attempt keeps memory flat.
+                let body = reqwest::Body::wrap_stream(file_stream(path.clone()));
+                self.client
+                    .put(&url)
+                    .header(reqwest::header::CONTENT_LENGTH, size)
+                    .body(body)
+            })
+            .await?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED => {
+                Err(RemoteError::ReadOnly {
+                    remote: self.name.clone(),
+                })
+            }
+            s => Err(self.status_error(s, &format!("PUT {url}"))),
+        }
+    }
+
+    async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        let url = self.url(oid);
+        let resp = self.send(|| self.client.delete(&url)).await?;
+        match resp.status() {
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
+            s => Err(self.status_error(s, &format!("DELETE {url}"))),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        Err(RemoteError::Failed {
+            remote: self.name.clone(),
+            message: "an HTTP remote cannot list its objects".into(),
+        })
+    }
+}
+
+/// Reads a file as a stream of chunks.
+fn file_stream(
+    path: std::path::PathBuf,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    futures_util::stream::unfold(None::<tokio::fs::File>, move |state| {
+        let path = path.clone();
+        async move {
+            use tokio::io::AsyncReadExt;
+            let mut file = match state {
+                Some(f) => f,
+                None => match tokio::fs::File::open(&path).await {
+                    Ok(f) => f,
+                    Err(e) => return Some((Err(e), None)),
+                },
+            };
+            let mut buf = vec![0u8; 256 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// `~/.netrc` first (no prompt), then `git credential fill`.
+fn find_credentials(url: &str) -> Option<Credentials> {
+    let host = url
+        .split("://")
+        .nth(1)?
+        .split(['/', ':'])
+        .next()?
+        .to_string();
+    if let Some(c) = netrc(&host) {
+        return Some(c);
+    }
+    git_credential("fill", url, None)
+}
+
+fn netrc(host: &str) -> Option<Credentials> {
+    let home = std::env::var_os("HOME")?;
+    let text = std::fs::read_to_string(std::path::Path::new(&home).join(".netrc")).ok()?;
+    let mut tokens = text.split_whitespace();
+    let (mut current, mut user, mut pass) = (None::<String>, None, None);
+    let mut found = None;
+    while let Some(t) = tokens.next() {
+        match t {
+            "machine" | "default" => {
+                if current.as_deref() == Some(host) {
+                    break;
+                }
+                current = if t == "default" {
+                    Some(host.to_string())
+                } else {
+                    tokens.next().map(str::to_string)
+                };
+                user = None;
+                pass = None;
+            }
+            "login" => user = tokens.next().map(str::to_string),
+            "password" => pass = tokens.next().map(str::to_string),
+            _ => {}
+        }
+        if current.as_deref() == Some(host) {
+            if let (Some(u), Some(p)) = (&user, &pass) {
+                found = Some(Credentials {
+                    user: u.clone(),
+                    pass: p.clone(),
+                    from_git: false,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Runs `git credential <action>` for `url`.
+fn git_credential(action: &str, url: &str, creds: Option<&Credentials>) -> Option<Credentials> {
+    let (protocol, rest) = url.split_once("://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut input = format!("protocol={protocol}\nhost={host}\npath={path}\n");
+    if let Some(c) = creds {
+        input.push_str(&format!("username={}\npassword={}\n", c.user, c.pass));
+    }
+    input.push('\n');
+    let mut child = Command::new("git")
+        .args(["credential", action])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    if action != "fill" || !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(str::to_string)
+    };
+    Some(Credentials {
+        user: field("username")?,
+        pass: field("password")?,
+        from_git: true,
+    })
+}

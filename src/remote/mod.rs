@@ -1,0 +1,178 @@
+//! Remotes: where objects go on `push` and come from on `fetch`.
+//!
+//! Every remote stores object `<oid>` at `<root>/<oid[0..2]>/<oid[2..]>`,
+//! the cache's own layout, so a cache or a directory remote served by any
+//! static web server is a valid read-only HTTP remote. The backends sit
+//! behind one [`Remote`] trait; the transfer engine
+//! ([`crate::transfer`]) adds parallelism, retries and progress on top.
+//!
+//! Every download is verified against its oid before it enters the cache:
+//! a backend streams bytes into [`Cache::insert_verified`]-like writers and
+//! a mismatch stores nothing.
+
+pub mod dir;
+pub mod http;
+pub mod s3;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::cache::{Cache, CacheError};
+use crate::config::RemoteConfig;
+use crate::oid::Oid;
+
+/// What can go wrong talking to a remote. Each variant names the remote;
+/// object-level ones name the object too.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The remote does not have the object.
+    #[error("object {oid} is not on remote '{remote}'")]
+    NotFound {
+        /// The object.
+        oid: Oid,
+        /// The remote.
+        remote: String,
+    },
+    /// The remote served bytes that do not hash to the object id.
+    #[error(
+        "remote '{remote}' served wrong content for object {oid} (it hashed to {actual}); nothing was stored"
+    )]
+    Mismatch {
+        /// The object asked for.
+        oid: Oid,
+        /// The remote.
+        remote: String,
+        /// What the bytes hashed to.
+        actual: Oid,
+    },
+    /// Writing to a read-only remote.
+    #[error("remote '{remote}' is read-only: objects cannot be uploaded to it")]
+    ReadOnly {
+        /// The remote.
+        remote: String,
+    },
+    /// Credentials missing or refused.
+    #[error("remote '{remote}' refused access: {message}")]
+    Denied {
+        /// The remote.
+        remote: String,
+        /// The server's words.
+        message: String,
+    },
+    /// A failure worth retrying: 5xx, timeout, reset, a body cut short.
+    #[error("remote '{remote}': {message}")]
+    Transient {
+        /// The remote.
+        remote: String,
+        /// What happened.
+        message: String,
+    },
+    /// Any other failure.
+    #[error("remote '{remote}': {message}")]
+    Failed {
+        /// The remote.
+        remote: String,
+        /// What happened.
+        message: String,
+    },
+    /// The remote's configuration is unusable.
+    #[error("remote '{remote}' is misconfigured: {message}")]
+    Config {
+        /// The remote.
+        remote: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The local side failed (cache full, unreadable object…).
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl RemoteError {
+    /// True for failures a retry may cure.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, RemoteError::Transient { .. })
+    }
+}
+
+/// A place objects are stored. Implementations must never leave a partial
+/// object visible under an object's name.
+#[async_trait]
+pub trait Remote: Send + Sync {
+    /// The remote's name, for messages.
+    fn name(&self) -> &str;
+
+    /// True when the remote holds the object.
+    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError>;
+
+    /// Downloads the object into `cache`, verifying it; returns its size.
+    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError>;
+
+    /// Uploads the cached object (`size` bytes) to the remote.
+    async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError>;
+
+    /// Removes the object (gc on a remote).
+    async fn delete(&self, oid: &Oid) -> Result<(), RemoteError>;
+
+    /// Every object id on the remote.
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError>;
+}
+
+/// The path of an object below a remote's root: `ab/cdef…`.
+pub fn object_key(oid: &Oid) -> String {
+    let hex = oid.to_hex();
+    format!("{}/{}", &hex[..2], &hex[2..])
+}
+
+/// Opens the remote `name` configured as `cfg`. Relative directory URLs are
+/// resolved against `base` (the worktree root).
+pub fn open(
+    name: &str,
+    cfg: &RemoteConfig,
+    base: Option<&Path>,
+) -> Result<Arc<dyn Remote>, RemoteError> {
+    let url = cfg.url.as_deref().ok_or_else(|| RemoteError::Config {
+        remote: name.to_string(),
+        message: "no url".into(),
+    })?;
+    let read_only = cfg.read_only.unwrap_or(false);
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return Ok(Arc::new(s3::S3Remote::new(name, rest, cfg, read_only)?));
+    }
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Ok(Arc::new(http::HttpRemote::new(name, url, read_only)?));
+    }
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    let path = Path::new(path);
+    let path = match base {
+        Some(b) if path.is_relative() => b.join(path),
+        _ => path.to_path_buf(),
+    };
+    Ok(Arc::new(dir::DirRemote::new(name, &path, read_only)))
+}
+
+/// Maps a cache-side verification failure of a download to the remote error
+/// that names the remote.
+pub(crate) fn verify_err(remote: &str, e: CacheError) -> RemoteError {
+    match e {
+        CacheError::Mismatch { expected, actual } => RemoteError::Mismatch {
+            oid: expected,
+            remote: remote.to_string(),
+            actual,
+        },
+        other => RemoteError::Cache(other),
+    }
+}
+
+/// Parses `ab/cdef…` keys back into ids (listing a remote).
+pub fn oid_from_key(key: &str) -> Option<Oid> {
+    let mut parts = key.rsplitn(2, '/');
+    let rest = parts.next()?;
+    let prefix = parts.next()?.rsplit('/').next()?;
+    if prefix.len() != 2 {
+        return None;
+    }
+    Oid::from_hex(&format!("{prefix}{rest}"))
+}

@@ -1,0 +1,391 @@
+//! S3 and S3-compatible stores (MinIO, Ceph, R2…) through aws-sdk-s3.
+//!
+//! Credentials come from the standard AWS chain (environment, shared
+//! credentials and `profile`), never from git-dvc's config. With a custom
+//! `endpoint`, path-style addressing is used, as S3-compatible stores
+//! expect. Uploads carry the object's SHA-256 — which *is* its id — as the
+//! S3 checksum, so the store itself rejects damaged bytes; large objects go
+//! up in parallel multipart chunks.
+
+use std::io::Write;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig,
+};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::{ByteStream, Length};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::sync::OnceCell;
+
+use super::{Remote, RemoteError, object_key, verify_err};
+use crate::cache::{Cache, CacheError};
+use crate::config::RemoteConfig;
+use crate::oid::Oid;
+
+/// Objects at or above this size are uploaded in parts.
+const MULTIPART_THRESHOLD: u64 = 64 << 20;
+/// Size of each part of a multipart upload.
+const PART_SIZE: u64 = 32 << 20;
+/// Parts of one object in flight at once.
+const PART_JOBS: usize = 4;
+
+/// Objects in a bucket, under a key prefix.
+pub struct S3Remote {
+    name: String,
+    bucket: String,
+    prefix: String,
+    endpoint: Option<String>,
+    region: Option<String>,
+    profile: Option<String>,
+    read_only: bool,
+    client: OnceCell<Client>,
+}
+
+impl S3Remote {
+    /// `bucket_and_prefix` is the URL without `s3://`.
+    pub fn new(
+        name: &str,
+        bucket_and_prefix: &str,
+        cfg: &RemoteConfig,
+        read_only: bool,
+    ) -> Result<S3Remote, RemoteError> {
+        let (bucket, prefix) = bucket_and_prefix
+            .split_once('/')
+            .unwrap_or((bucket_and_prefix, ""));
+        if bucket.is_empty() {
+            return Err(RemoteError::Config {
+                remote: name.to_string(),
+                message: "the URL names no bucket (s3://bucket/prefix)".into(),
+            });
+        }
+        Ok(S3Remote {
+            name: name.to_string(),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            endpoint: cfg.endpoint.clone(),
+            region: cfg.region.clone(),
+            profile: cfg.profile.clone(),
+            read_only,
+            client: OnceCell::new(),
+        })
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+                let http = aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                    .build_https();
+                let mut loader =
+                    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+                if let Some(p) = &self.profile {
+                    loader = loader.profile_name(p);
+                }
+                if let Some(r) = &self.region {
+                    loader = loader.region(Region::new(r.clone()));
+                }
+                if let Some(e) = &self.endpoint {
+                    loader = loader.endpoint_url(e);
+                }
+                let sdk = loader.load().await;
+                let mut b = aws_sdk_s3::config::Builder::from(&sdk)
+                    // The transfer engine retries with its own backoff.
+                    .retry_config(RetryConfig::disabled())
+                    .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                    .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+                if self.endpoint.is_some() {
+                    b = b.force_path_style(true);
+                }
+                if sdk.region().is_none() {
+                    b = b.region(Region::new("us-east-1"));
+                }
+                Client::from_conf(b.build())
+            })
+            .await
+    }
+
+    fn key(&self, oid: &Oid) -> String {
+        if self.prefix.is_empty() {
+            object_key(oid)
+        } else {
+            format!("{}/{}", self.prefix, object_key(oid))
+        }
+    }
+
+    fn classify<E>(&self, what: &str, err: SdkError<E>) -> RemoteError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let remote = self.name.clone();
+        match &err {
+            SdkError::ServiceError(se) => {
+                let status = se.raw().status().as_u16();
+                let code = se.err().code().unwrap_or("");
+                let msg = se.err().message().unwrap_or("");
+                let message = format!("{what}: {} {code} {msg}", status)
+                    .trim_end()
+                    .to_string();
+                if status >= 500 || status == 429 || code == "SlowDown" {
+                    RemoteError::Transient { remote, message }
+                } else if status == 401 || status == 403 {
+                    RemoteError::Denied { remote, message }
+                } else {
+                    RemoteError::Failed { remote, message }
+                }
+            }
+            SdkError::TimeoutError(_) | SdkError::ResponseError(_) => RemoteError::Transient {
+                remote,
+                message: format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+            },
+            SdkError::DispatchFailure(d) => {
+                let message = format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err));
+                if d.is_io() || d.is_timeout() {
+                    RemoteError::Transient { remote, message }
+                } else if message.contains("credentials") {
+                    RemoteError::Denied { remote, message }
+                } else {
+                    RemoteError::Failed { remote, message }
+                }
+            }
+            _ => RemoteError::Failed {
+                remote,
+                message: format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+            },
+        }
+    }
+
+    async fn upload_multipart(
+        &self,
+        oid: &Oid,
+        size: u64,
+        cache: &Cache,
+    ) -> Result<(), RemoteError> {
+        let client = self.client().await;
+        let key = self.key(oid);
+        let path = cache.object_path(oid);
+        let created = client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| self.classify(&format!("start upload of {oid}"), e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let parts = size.div_ceil(PART_SIZE);
+        let result: Result<Vec<CompletedPart>, RemoteError> = futures_util::stream::iter(0..parts)
+            .map(|i| {
+                let (path, key, upload_id) = (path.clone(), key.clone(), upload_id.clone());
+                async move {
+                    let offset = i * PART_SIZE;
+                    let len = PART_SIZE.min(size - offset);
+                    let body = ByteStream::read_from()
+                        .path(&path)
+                        .offset(offset)
+                        .length(Length::Exact(len))
+                        .build()
+                        .await
+                        .map_err(|e| RemoteError::Failed {
+                            remote: self.name.clone(),
+                            message: format!("cannot read {}: {e}", path.display()),
+                        })?;
+                    let number = i as i32 + 1;
+                    let out = client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(&key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .body(body)
+                        .send()
+                        .await
+                        .map_err(|e| self.classify(&format!("upload part {number} of {oid}"), e))?;
+                    Ok(CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(out.e_tag().map(str::to_string))
+                        .build())
+                }
+            })
+            .buffered(PART_JOBS)
+            .try_collect()
+            .await;
+        let parts = match result {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .send()
+                    .await;
+                return Err(e);
+            }
+        };
+        client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&key)
+            .upload_id(&upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| self.classify(&format!("finish upload of {oid}"), e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Remote for S3Remote {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+        let r = self
+            .client()
+            .await
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(oid))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(false),
+            Err(e) => Err(self.classify(&format!("look up {oid}"), e)),
+        }
+    }
+
+    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+        let r = self
+            .client()
+            .await
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key(oid))
+            .send()
+            .await;
+        let out = match r {
+            Ok(o) => o,
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
+                return Err(RemoteError::NotFound {
+                    oid: *oid,
+                    remote: self.name.clone(),
+                });
+            }
+            Err(e) => return Err(self.classify(&format!("download {oid}"), e)),
+        };
+        let expected = out.content_length().map(|n| n as u64);
+        let mut body = out.body;
+        let mut w = cache.writer()?;
+        loop {
+            let chunk = body.try_next().await.map_err(|e| RemoteError::Transient {
+                remote: self.name.clone(),
+                message: format!("download {oid}: {e}"),
+            })?;
+            let Some(chunk) = chunk else { break };
+            w.write_all(&chunk).map_err(|e| {
+                RemoteError::Cache(CacheError::Io {
+                    action: "cannot write a download into",
+                    path: cache.tmp_dir(),
+                    source: e,
+                })
+            })?;
+        }
+        if let Some(n) = expected {
+            if n != w.len() {
+                return Err(RemoteError::Transient {
+                    remote: self.name.clone(),
+                    message: format!("download {oid}: body cut short ({} of {n} bytes)", w.len()),
+                });
+            }
+        }
+        w.commit_expecting(oid)
+            .map_err(|e| verify_err(&self.name, e))
+    }
+
+    async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        cache.open(oid, size)?;
+        if size >= MULTIPART_THRESHOLD {
+            return self.upload_multipart(oid, size, cache).await;
+        }
+        let path = cache.object_path(oid);
+        let body = ByteStream::from_path(&path)
+            .await
+            .map_err(|e| RemoteError::Failed {
+                remote: self.name.clone(),
+                message: format!("cannot read {}: {e}", path.display()),
+            })?;
+        self.client()
+            .await
+            .put_object()
+            .bucket(&self.bucket)
+            .key(self.key(oid))
+            .content_length(size as i64)
+            .checksum_sha256(aws_smithy_types::base64::encode(oid.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.classify(&format!("upload {oid}"), e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
+        if self.read_only {
+            return Err(RemoteError::ReadOnly {
+                remote: self.name.clone(),
+            });
+        }
+        self.client()
+            .await
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.key(oid))
+            .send()
+            .await
+            .map_err(|e| self.classify(&format!("delete {oid}"), e))?;
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        let prefix = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut pages = self
+            .client()
+            .await
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.classify("list objects", e))?;
+            for obj in page.contents() {
+                if let Some(oid) = obj
+                    .key()
+                    .and_then(|k| super::oid_from_key(&k[prefix.len()..]))
+                {
+                    out.push(oid);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
