@@ -61,8 +61,30 @@ fn raw_stdio() -> io::Result<(File, File)> {
 
 fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
     let ctx = Ctx::open()?;
-    let filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env());
+    let mut filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env());
+    if let Some(root) = ctx.repo.workdir.clone() {
+        filter = filter.with_known(root, index_pointers(&ctx.repo.git_dir));
+    }
     Ok((ctx, filter))
+}
+
+/// Pointers recorded in the index, looked up by path. The index is read
+/// once, on the first lookup; while Git holds its lock for `git add`, the
+/// file on disk still says what each path held before.
+fn index_pointers(git_dir: &std::path::Path) -> crate::filter::KnownPointers {
+    let git_dir = git_dir.to_path_buf();
+    let mut state: Option<Option<(git2::Repository, git2::Index)>> = None;
+    Box::new(move |path: &str| {
+        let (repo, index) = state
+            .get_or_insert_with(|| {
+                let repo = git2::Repository::open(&git_dir).ok()?;
+                let index = repo.index().ok()?;
+                Some((repo, index))
+            })
+            .as_ref()?;
+        let entry = index.get_path(std::path::Path::new(path), 0)?;
+        crate::tracked::blob_pointer(&repo.odb().ok()?, entry.id)
+    })
 }
 
 /// Runs `git-dvc filter-process`.

@@ -14,6 +14,7 @@ pub mod process;
 use std::io::{self, Read, Seek, Write};
 
 use crate::cache::{self, Cache, CacheError};
+use crate::oid::HashingWriter;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::ui;
 
@@ -31,6 +32,12 @@ pub enum FilterError {
         path: String,
         /// The cause.
         source: CacheError,
+    },
+    /// The worktree file changed while Git was sending it.
+    #[error("{path} changed while it was being added; run `git add` again")]
+    Changed {
+        /// The file.
+        path: String,
     },
     /// Reading the content from Git failed.
     #[error("cannot read {path} from git: {source}")]
@@ -73,6 +80,16 @@ pub struct Filter {
     skip_smudge: bool,
     missing: Vec<String>,
     malformed: Vec<String>,
+    known: Option<Known>,
+}
+
+/// Looks up the pointer a path had before (in the index), so re-cleaning
+/// unchanged content never writes it again.
+pub type KnownPointers = Box<dyn FnMut(&str) -> Option<Pointer>>;
+
+struct Known {
+    root: std::path::PathBuf,
+    lookup: KnownPointers,
 }
 
 /// Reads until `buf` is full or input ends; returns how much was read.
@@ -98,7 +115,25 @@ impl Filter {
             skip_smudge,
             missing: Vec::new(),
             malformed: Vec::new(),
+            known: None,
         }
+    }
+
+    /// Lets clean recognise content it already stored: `lookup` gives the
+    /// pointer a path had (the index's), `root` is the worktree holding it.
+    pub fn with_known(mut self, root: std::path::PathBuf, lookup: KnownPointers) -> Filter {
+        self.known = Some(Known { root, lookup });
+        self
+    }
+
+    /// The pointer `path` probably still matches: the one it had, when the
+    /// worktree file has that size and the object is cached.
+    fn candidate(&mut self, path: &str) -> Option<(Pointer, std::path::PathBuf)> {
+        let known = self.known.as_mut()?;
+        let p = (known.lookup)(path)?;
+        let file = known.root.join(path);
+        let len = std::fs::metadata(&file).ok()?.len();
+        (len == p.size && self.cache.contains(&p.oid)).then_some((p, file))
     }
 
     /// The cache this filter stores into.
@@ -125,6 +160,30 @@ impl Filter {
             path: path.to_string(),
             source,
         };
+        if let Some((known, file)) = self.candidate(path) {
+            // Most likely unchanged (a refresh after checkout, a touched
+            // file): hash only, write nothing.
+            let mut h = HashingWriter::new(io::sink());
+            let _ = h.write_all(&head[..n]);
+            copy_input(input, &mut h).map_err(|e| match e {
+                CopyError::Read(e) => input_err(e),
+                CopyError::Write(_) => unreachable!("a sink cannot fail"),
+            })?;
+            let (_, oid, size) = h.finish();
+            if oid == known.oid && size == known.size {
+                return Ok(known.encode().into_bytes());
+            }
+            // Same size, other content. Git read it from the worktree file:
+            // store that, and accept it only if it is what Git sent.
+            let mut f = std::fs::File::open(&file).map_err(input_err)?;
+            let (stored, stored_size) = self.cache.insert_reader(&mut f).map_err(store_err)?;
+            if stored != oid {
+                return Err(FilterError::Changed {
+                    path: path.to_string(),
+                });
+            }
+            return Ok(Pointer::new(stored, stored_size).encode().into_bytes());
+        }
         let mut w = self.cache.writer().map_err(store_err)?;
         let tmp = self.cache.tmp_dir();
         let write_err = |e| FilterError::Store {
@@ -136,17 +195,10 @@ impl Filter {
             },
         };
         w.write_all(&head[..n]).map_err(write_err)?;
-        // Tell a read failure (Git's side) from a write failure (ours).
-        let mut buf = vec![0u8; crate::IO_BUF];
-        loop {
-            let k = match input.read(&mut buf) {
-                Ok(0) => break,
-                Ok(k) => k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(input_err(e)),
-            };
-            w.write_all(&buf[..k]).map_err(write_err)?;
-        }
+        copy_input(input, &mut w).map_err(|e| match e {
+            CopyError::Read(e) => input_err(e),
+            CopyError::Write(e) => write_err(e),
+        })?;
         let (oid, size) = w.commit().map_err(store_err)?;
         ui::verbose(&format!("git-dvc: stored {path} as {}", oid.short(12)));
         Ok(Pointer::new(oid, size).encode().into_bytes())
@@ -242,6 +294,26 @@ impl Filter {
             ));
             self.malformed.clear();
         }
+    }
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copies Git's input to `w`, telling a read failure (Git's side) from a
+/// write failure (ours).
+fn copy_input(input: &mut impl Read, w: &mut impl Write) -> Result<(), CopyError> {
+    let mut buf = vec![0u8; crate::IO_BUF];
+    loop {
+        let k = match input.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        w.write_all(&buf[..k]).map_err(CopyError::Write)?;
     }
 }
 

@@ -268,3 +268,43 @@ fn executable_bit_survives() {
         0o111
     );
 }
+
+/// Re-cleaning content the cache already holds (a touched file, a refresh
+/// after `git dvc checkout`) writes nothing; a same-size edit is still
+/// stored as new content.
+#[test]
+fn unchanged_content_is_not_written_again() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    let v1 = data(70, 1 << 20);
+    r.write("a.bin", &v1);
+    r.commit_all("v1");
+    // Any write into the cache would now fail.
+    let tmp = r.cache().join("tmp");
+    let _ = fs::remove_dir_all(&tmp);
+    fs::write(&tmp, "not a directory").unwrap();
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(r.path.join("a.bin"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let out = r.git_run(["status", "--porcelain"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
+
+    fs::remove_file(&tmp).unwrap();
+    let mut v2 = v1.clone();
+    v2[1000] ^= 1;
+    r.write("a.bin", &v2);
+    r.git(["add", "a.bin"]);
+    assert_eq!(r.git(["cat-file", "-p", ":a.bin"]), pointer_for(&v2));
+    assert_eq!(
+        fs::read(r.object(&crate::harness::sha256(&v2))).unwrap(),
+        v2
+    );
+}
