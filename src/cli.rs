@@ -106,6 +106,28 @@ pub enum Command {
     /// No revision: HEAD against the worktree. One revision: it against the
     /// worktree. Two: the first against the second.
     Diff(DiffArgs),
+    /// Delete cache objects that nothing kept refers to (or, with --remote, remote objects).
+    ///
+    /// Always kept: HEAD, the index, the worktree, stashes and other
+    /// worktrees' HEADs; --all-branches, --all-tags and --all-commits keep
+    /// more. Without --force, an object that no remote is known to hold is
+    /// never deleted.
+    Gc(GcArgs),
+    /// Re-hash the cache (or check a remote) and quarantine corrupt objects.
+    Fsck(FsckArgs),
+    /// Download a file or directory from a repository (a data registry), anywhere.
+    ///
+    /// <repo> is a local path, a file:// URL or any URL `git clone`
+    /// understands. Tracked data is fetched from the source's remote,
+    /// plain Git files are copied as they are.
+    Get(GetArgs),
+    /// Like get, inside a repository: also tracks the output and records its source in <out>.import.toml.
+    Import(ImportArgs),
+    /// Bring imports to their source's latest (or to --rev): new, changed and deleted files.
+    ///
+    /// An import pinned with --rev to a tag or commit stays unless a new
+    /// --rev is given; one following a branch moves to the branch's tip.
+    Update(UpdateArgs),
     /// Print the pointer for a file (its content is hashed, not stored).
     Pointer(PointerArgs),
     /// Serve Git's long-running filter protocol (filter.dvc.process).
@@ -311,6 +333,81 @@ pub struct DiffArgs {
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The source repository.
+    pub repo: String,
+    /// The file or directory inside it.
+    pub path: String,
+    /// Where to write it (default: the last component of <path>).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Branch, tag or commit of the source (default: its default branch).
+    #[arg(long)]
+    pub rev: Option<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source repository.
+    pub repo: String,
+    /// The file or directory inside it.
+    pub path: String,
+    /// Where to write it (default: the last component of <path>).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Branch, tag or commit of the source; a tag or commit pins the import.
+    #[arg(long)]
+    pub rev: Option<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Imported outputs.
+    #[arg(required = true)]
+    pub outs: Vec<PathBuf>,
+    /// Move the import to this branch, tag or commit.
+    #[arg(long)]
+    pub rev: Option<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Keep what HEAD, the index and the worktree use (always on).
+    #[arg(short = 'w', long)]
+    pub workspace: bool,
+    /// Also keep what every branch tip uses.
+    #[arg(short = 'a', long)]
+    pub all_branches: bool,
+    /// Also keep what every tag uses.
+    #[arg(short = 'T', long)]
+    pub all_tags: bool,
+    /// Also keep what any commit of any ref uses.
+    #[arg(short = 'A', long)]
+    pub all_commits: bool,
+    /// Collect garbage on this remote instead of the cache.
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
+    /// Say what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete even objects no remote is known to hold.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    /// Check this remote's objects instead of the cache.
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
 }
 
 #[allow(missing_docs)]

@@ -239,6 +239,17 @@ impl Config {
         Config::load_with_repo_file(Some(repo), layer)
     }
 
+    /// The committed layer alone, as read from another repository (a
+    /// registry source): only its whitelisted keys count.
+    pub fn from_committed_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg = Config {
+            jobs: DEFAULT_JOBS,
+            ..Config::default()
+        };
+        cfg.apply(parse_layer(text, path)?, path, false);
+        Ok(cfg)
+    }
+
     /// Loads with the committed layer given explicitly: during a clone it is
     /// read from the commit being checked out, not the worktree.
     pub fn load_with_repo_file(

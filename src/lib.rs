@@ -22,6 +22,7 @@ pub mod man;
 pub mod oid;
 pub mod pktline;
 pub mod pointer;
+pub mod registry;
 pub mod remote;
 pub mod repo;
 pub mod tracked;
@@ -84,6 +85,11 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
         Command::Status(a) => status::run(a),
         Command::LsFiles(a) => ls_files::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Get(a) => get::run(a),
+        Command::Import(a) => import::import(a),
+        Command::Update(a) => import::update(a),
+        Command::Gc(a) => gc::run(a),
+        Command::Fsck(a) => fsck::run(a),
         Command::Pointer(a) => pointer::run(a),
         Command::FilterProcess(a) => filter::filter_process(a),
         Command::Clean(a) => filter::clean(a),

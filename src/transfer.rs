@@ -237,7 +237,10 @@ impl Transfer {
 /// soon as Git asks for it, `jobs` at a time, and Git collects the files
 /// as they complete (`list_available_blobs`).
 pub struct DelayFetcher {
-    transfer: Transfer,
+    rt: Arc<Runtime>,
+    cache: Cache,
+    default: Option<Arc<dyn Remote>>,
+    routes: Vec<(String, Arc<dyn Remote>)>,
     limit: Arc<Semaphore>,
     tx: mpsc::Sender<(Oid, Result<u64, RemoteError>)>,
     rx: mpsc::Receiver<(Oid, Result<u64, RemoteError>)>,
@@ -245,38 +248,72 @@ pub struct DelayFetcher {
     failures: Vec<(String, RemoteError)>,
 }
 
+/// The remote for `path`: the import it lies in (longest match), else the
+/// default.
+pub fn route<'a>(
+    routes: &'a [(String, Arc<dyn Remote>)],
+    default: Option<&'a Arc<dyn Remote>>,
+    path: &str,
+) -> Option<&'a Arc<dyn Remote>> {
+    routes
+        .iter()
+        .filter(|(prefix, _)| {
+            path == prefix
+                || (path.starts_with(prefix.as_str())
+                    && path.as_bytes().get(prefix.len()) == Some(&b'/'))
+        })
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, r)| r)
+        .or(default)
+}
+
 impl DelayFetcher {
-    /// A fetcher over `transfer`.
-    pub fn new(transfer: Transfer) -> DelayFetcher {
+    /// A fetcher downloading into `cache`, `jobs` at a time, from the
+    /// import a path lies in or else from `default`.
+    pub fn new(
+        cache: Cache,
+        jobs: usize,
+        default: Option<Arc<dyn Remote>>,
+        routes: Vec<(String, Arc<dyn Remote>)>,
+    ) -> std::io::Result<DelayFetcher> {
         let (tx, rx) = mpsc::channel();
-        let limit = Arc::new(Semaphore::new(transfer.jobs));
-        DelayFetcher {
-            transfer,
-            limit,
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(jobs.clamp(2, 8))
+            .enable_all()
+            .build()?;
+        Ok(DelayFetcher {
+            rt: Arc::new(rt),
+            cache,
+            default,
+            routes,
+            limit: Arc::new(Semaphore::new(jobs.max(1))),
             tx,
             rx,
             pending: HashMap::new(),
             failures: Vec::new(),
-        }
+        })
     }
 
-    fn start(&mut self, path: &str, pointer: Pointer) {
+    fn remote_for(&self, path: &str) -> Option<Arc<dyn Remote>> {
+        route(&self.routes, self.default.as_ref(), path).cloned()
+    }
+
+    fn start(&mut self, path: &str, pointer: Pointer) -> bool {
         if let Some(paths) = self.pending.get_mut(&pointer.oid) {
             paths.push(path.to_string());
-            return;
+            return true;
         }
+        let Some(remote) = self.remote_for(path) else {
+            return false;
+        };
         self.pending.insert(pointer.oid, vec![path.to_string()]);
-        let (remote, cache, tx, limit) = (
-            self.transfer.remote.clone(),
-            self.transfer.cache.clone(),
-            self.tx.clone(),
-            self.limit.clone(),
-        );
-        self.transfer.rt.spawn(async move {
+        let (cache, tx, limit) = (self.cache.clone(), self.tx.clone(), self.limit.clone());
+        self.rt.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let r = with_retries(|| remote.download(&pointer.oid, &cache)).await;
             let _ = tx.send((pointer.oid, r));
         });
+        true
     }
 
     fn settle(&mut self, oid: Oid, r: Result<u64, RemoteError>) -> Vec<String> {
@@ -307,16 +344,16 @@ impl DelayFetcher {
 
 impl DelayFetcher {
     fn enqueue(&mut self, path: &str, pointer: Pointer) -> bool {
-        self.start(path, pointer);
-        true
+        self.start(path, pointer)
     }
 
     fn fetch_now(&mut self, path: &str, pointer: Pointer) {
-        let r = self.transfer.rt.block_on(with_retries(|| {
-            self.transfer
-                .remote
-                .download(&pointer.oid, &self.transfer.cache)
-        }));
+        let Some(remote) = self.remote_for(path) else {
+            return;
+        };
+        let r = self
+            .rt
+            .block_on(with_retries(|| remote.download(&pointer.oid, &self.cache)));
         if let Err(e) = r {
             self.failures.push((path.to_string(), e));
         }

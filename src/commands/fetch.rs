@@ -8,8 +8,12 @@ use super::transfer_common::{finish, open_transfer, split_remote};
 use super::{Ctx, Exit};
 use crate::checkout::{self, matches_pathspec};
 use crate::cli::{FetchArgs, PullArgs};
+use crate::registry;
 use crate::tracked::{self, TrackedFile};
+use crate::transfer::Transfer;
 
+/// Downloads what the cache lacks: files inside an import from the
+/// import's source remote, the rest from `remote` (or the default).
 fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Result<()> {
     let missing: Vec<_> = files
         .iter()
@@ -19,10 +23,38 @@ fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Result<()
     if missing.is_empty() {
         return Ok(());
     }
-    let transfer = open_transfer(ctx, remote)?;
-    let pointers: Vec<_> = missing.iter().map(|f| f.pointer).collect();
-    let report = transfer.download(&pointers);
-    finish(&report, &missing, "Downloaded", transfer.remote_name())
+    let routes = match ctx.repo.git.head().ok().and_then(|h| h.peel_to_tree().ok()) {
+        Some(tree) => registry::open_routes(
+            registry::import_routes(&ctx.repo.git, &tree),
+            ctx.repo.workdir.as_deref(),
+        ),
+        None => Vec::new(),
+    };
+    let mut by_route: Vec<(Option<usize>, Vec<TrackedFile>)> = Vec::new();
+    for f in missing {
+        let idx = routes.iter().position(|(p, _)| {
+            f.path == *p
+                || (f.path.starts_with(p.as_str()) && f.path.as_bytes().get(p.len()) == Some(&b'/'))
+        });
+        match by_route.iter_mut().find(|(i, _)| *i == idx) {
+            Some((_, v)) => v.push(f),
+            None => by_route.push((idx, vec![f])),
+        }
+    }
+    let mut result = Ok(());
+    for (idx, group) in by_route {
+        let transfer = match idx {
+            Some(i) => Transfer::new(routes[i].1.clone(), ctx.cache.clone(), ctx.config.jobs)?,
+            None => open_transfer(ctx, remote)?,
+        };
+        let pointers: Vec<_> = group.iter().map(|f| f.pointer).collect();
+        let report = transfer.download(&pointers);
+        let r = finish(&report, &group, "Downloaded", transfer.remote_name());
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    result
 }
 
 /// Runs `git dvc fetch`.

@@ -10,7 +10,7 @@ use super::Ctx;
 use crate::cli::{FilterProcessArgs, OneShotArgs};
 use crate::filter::{Filter, process};
 use crate::hooks;
-use crate::transfer::{DelayFetcher, LazyFetcher, Transfer};
+use crate::transfer::{DelayFetcher, LazyFetcher};
 
 /// True when the environment variable is set to something other than
 /// empty, `0` or `false`.
@@ -23,8 +23,9 @@ pub fn skip_smudge_env() -> bool {
     env_flag("GIT_DVC_SKIP_SMUDGE")
 }
 
-/// Opens the default remote for a checkout of `treeish`, or `None` (with a
-/// warning when the config is broken) so files stay pointers.
+/// Opens the remotes for a checkout of `treeish`: the default one, and
+/// those of the imports recorded in that commit. `None` (with a warning
+/// when the config is broken) when there is none: files stay pointers.
 fn open_fetcher(
     git_dir: &std::path::Path,
     cache: crate::cache::Cache,
@@ -38,17 +39,32 @@ fn open_fetcher(
             return None;
         }
     };
-    let (name, rc) = config.remote(None).ok()?;
-    let remote = match crate::remote::open(&name, &rc, repo.workdir.as_deref()) {
-        Ok(r) => r,
-        Err(e) => {
-            crate::ui::warn(&e.to_string());
-            return None;
-        }
+    let base = repo.workdir.clone();
+    let default = match config.remote(None) {
+        Ok((name, rc)) => match crate::remote::open(&name, &rc, base.as_deref()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                crate::ui::warn(&e.to_string());
+                None
+            }
+        },
+        Err(_) => None,
     };
-    Transfer::new(remote, cache, config.jobs)
-        .ok()
-        .map(DelayFetcher::new)
+    let tree = treeish
+        .and_then(|t| repo.git.revparse_single(t).ok())
+        .or_else(|| repo.git.revparse_single("HEAD").ok())
+        .and_then(|o| o.peel_to_tree().ok());
+    let routes = match &tree {
+        Some(t) => crate::registry::open_routes(
+            crate::registry::import_routes(&repo.git, t),
+            base.as_deref(),
+        ),
+        None => Vec::new(),
+    };
+    if default.is_none() && routes.is_empty() {
+        return None;
+    }
+    DelayFetcher::new(cache, config.jobs, default, routes).ok()
 }
 
 /// Our stdin and stdout as plain files. Rust's `Stdout` is line-buffered,

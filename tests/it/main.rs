@@ -5,6 +5,7 @@ mod commands;
 mod harness;
 mod install;
 mod man;
+mod registry;
 mod remotes;
 mod servers;
 mod versioning;

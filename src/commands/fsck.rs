@@ -1,0 +1,106 @@
+//! `git dvc fsck [--remote <r>]`: re-hash every object and report (and
+//! quarantine) the corrupt ones.
+
+use std::fs;
+use std::sync::Mutex;
+
+use anyhow::{Result, bail};
+
+use super::Ctx;
+use super::transfer_common::open_transfer;
+use crate::cache::Cache;
+use crate::cli::FsckArgs;
+use crate::oid::Oid;
+use crate::ui;
+
+/// Runs `git dvc fsck`.
+pub fn run(args: &FsckArgs) -> Result<()> {
+    let ctx = Ctx::open()?;
+    match &args.remote {
+        None => check_cache(&ctx),
+        Some(name) => check_remote(&ctx, name),
+    }
+}
+
+fn check_cache(ctx: &Ctx) -> Result<()> {
+    let oids = ctx.cache.list()?;
+    let cache = &ctx.cache;
+    let next = Mutex::new(oids.iter());
+    let bad = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let Some(oid) = next.lock().expect("not poisoned").next().copied() else {
+                        break;
+                    };
+                    let path = cache.object_path(&oid);
+                    let ok = fs::File::open(&path)
+                        .map(|f| {
+                            Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, f))
+                        })
+                        .ok()
+                        .and_then(Result::ok)
+                        .is_some_and(|(actual, _)| actual == oid);
+                    if !ok {
+                        bad.lock().expect("not poisoned").push(oid);
+                    }
+                }
+            });
+        }
+    });
+    let bad = bad.into_inner().expect("not poisoned");
+    let quarantine = ctx.cache.root().join("quarantine");
+    for oid in &bad {
+        fs::create_dir_all(&quarantine)?;
+        let dest = quarantine.join(oid.to_hex());
+        fs::rename(ctx.cache.object_path(oid), &dest)?;
+        ui::error(&format!("corrupt object {oid} moved to {}", dest.display()));
+    }
+    if bad.is_empty() {
+        ui::info(&format!("Checked {} objects: all good.", oids.len()));
+        Ok(())
+    } else {
+        bail!(
+            "{} of {} objects were corrupt (cache {})",
+            bad.len(),
+            oids.len(),
+            ctx.cache.root().display()
+        )
+    }
+}
+
+fn check_remote(ctx: &Ctx, name: &str) -> Result<()> {
+    let transfer = open_transfer(ctx, Some(name))?;
+    let oids = transfer.block_on(transfer.remote().list())?;
+    let scratch = tempfile::tempdir()?;
+    let cache = Cache::new(scratch.path());
+    let mut bad = 0;
+    for oid in &oids {
+        let r = transfer.block_on(crate::transfer::with_retries(|| {
+            transfer.remote().download(oid, &cache)
+        }));
+        let _ = cache.remove(oid);
+        if let Err(e) = r {
+            ui::error(&e.to_string());
+            bad += 1;
+        }
+    }
+    if bad == 0 {
+        ui::info(&format!(
+            "Checked {} objects on remote '{}': all good.",
+            oids.len(),
+            transfer.remote_name()
+        ));
+        Ok(())
+    } else {
+        bail!(
+            "{bad} of {} objects on remote '{}' are corrupt or unreadable",
+            oids.len(),
+            transfer.remote_name()
+        )
+    }
+}

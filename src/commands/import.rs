@@ -1,0 +1,207 @@
+//! `git dvc import <repo> <path> [-o <out>] [--rev <rev>]` and
+//! `git dvc update <out>… [--rev <rev>]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use super::Ctx;
+use super::registry_common::fetch_plan;
+use crate::attributes;
+use crate::cli::{ImportArgs, UpdateArgs};
+use crate::registry::record::{self, ImportRecord, RecordFile};
+use crate::registry::{self, Plan, source};
+use crate::ui;
+
+fn record_files(src: &source::Source, plan: &Plan) -> BTreeMap<String, RecordFile> {
+    registry::file_map(&src.git, plan)
+        .into_iter()
+        .map(|(rel, (oid, size))| {
+            (
+                rel,
+                RecordFile {
+                    oid: format!("sha256:{oid}"),
+                    size,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Tracks the output: the file itself, or everything below the directory.
+fn track_output(ctx: &Ctx, rel: &str, is_dir: bool) -> Result<()> {
+    let root = ctx.repo.workdir()?;
+    let path = root.join(".gitattributes");
+    let text =
+        attributes::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let pattern = if is_dir {
+        format!("{rel}/**")
+    } else {
+        rel.to_string()
+    };
+    let (new_text, added) = attributes::add(&text, &[attributes::escape(&pattern)]);
+    if !added.is_empty() {
+        crate::fsutil::write_atomic(&path, new_text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs `git dvc import`.
+pub fn import(args: &ImportArgs) -> Result<()> {
+    let ctx = Ctx::open()?;
+    let path = registry::request_path(&args.path)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::get::default_out(&path));
+    let rel = ctx.repo.repo_relative(&out)?;
+    let root = ctx.repo.workdir()?.to_path_buf();
+    let dest = root.join(&rel);
+    let rec_path = record::path_for(&dest);
+    if rec_path.exists() {
+        bail!(
+            "{} is already an import; use `git dvc update {}`",
+            rel,
+            out.display()
+        );
+    }
+    if std::fs::symlink_metadata(&dest).is_ok() {
+        bail!("output already exists ({rel}); remove it or choose another with -o");
+    }
+    let src = source::Source::open(&args.repo, &source::cache_root(Some(&ctx.repo)))?;
+    let mut fetched = false;
+    let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
+    let plan = registry::plan(&src.git, &resolved.commit, &path, src.local_root.as_deref())?;
+    fetch_plan(&plan, &src, &ctx.cache, ctx.config.jobs)?;
+    registry::write_output(&src.git, &plan, &ctx.cache, &dest)?;
+    track_output(&ctx, &rel, plan.is_dir)?;
+    let rec = ImportRecord {
+        url: src.url.clone(),
+        path: path.clone(),
+        rev: args.rev.clone(),
+        rev_lock: resolved.commit.clone(),
+        remote: plan.remote.as_ref().map(|(_, rc)| rc.clone()),
+        files: record_files(&src, &plan),
+    };
+    rec.save(&rec_path)?;
+    ui::info(&format!(
+        "Imported {path} from {} at {} into {rel} ({} file{}).",
+        src.url,
+        &resolved.commit[..10],
+        plan.entries.len(),
+        if plan.entries.len() == 1 { "" } else { "s" }
+    ));
+    Ok(())
+}
+
+/// Runs `git dvc update`.
+pub fn update(args: &UpdateArgs) -> Result<()> {
+    let ctx = Ctx::open()?;
+    let root = ctx.repo.workdir()?.to_path_buf();
+    for out in &args.outs {
+        let rel = ctx.repo.repo_relative(out)?;
+        update_one(&ctx, &root, &rel, args.rev.as_deref())?;
+    }
+    Ok(())
+}
+
+fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> Result<()> {
+    let dest = root.join(rel);
+    let rec_path = record::path_for(&dest);
+    if !rec_path.exists() {
+        bail!("not an import: no {} ({rel})", rec_path.display());
+    }
+    let old = ImportRecord::load(&rec_path)?;
+    let rev = new_rev.map(str::to_string).or(old.rev.clone());
+    let src = source::Source::open(&old.url, &source::cache_root(Some(&ctx.repo)))?;
+    let mut fetched = false;
+    let resolved = src.resolve(rev.as_deref(), &mut fetched)?;
+    // A pin (tag or commit) stays where it is unless a new --rev moves it.
+    let commit = if new_rev.is_none() && !resolved.follows_branch {
+        old.rev_lock.clone()
+    } else {
+        resolved.commit
+    };
+    if commit == old.rev_lock && new_rev.is_none() && all_present(root, rel, &old) {
+        ui::info(&format!("{rel} is up to date ({}).", &commit[..10]));
+        return Ok(());
+    }
+    let plan = registry::plan(&src.git, &commit, &old.path, src.local_root.as_deref())?;
+    fetch_plan(&plan, &src, &ctx.cache, ctx.config.jobs)?;
+    let files = record_files(&src, &plan);
+    // Removed upstream: removed here.
+    let mut removed = 0;
+    for old_rel in old.files.keys() {
+        if !files.contains_key(old_rel) {
+            let p = if old_rel.is_empty() {
+                dest.clone()
+            } else {
+                dest.join(old_rel)
+            };
+            if std::fs::remove_file(&p).is_ok() {
+                removed += 1;
+            }
+            prune_empty_dirs(&p, &dest);
+        }
+    }
+    // Only what changed is written again.
+    let changed: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| {
+            let p = if e.rel.is_empty() {
+                dest.clone()
+            } else {
+                dest.join(&e.rel)
+            };
+            old.files.get(&e.rel) != files.get(&e.rel) || !p.exists()
+        })
+        .cloned()
+        .collect();
+    let sub = Plan {
+        commit: plan.commit.clone(),
+        is_dir: plan.is_dir,
+        entries: changed,
+        remote: None,
+    };
+    registry::write_output(&src.git, &sub, &ctx.cache, &dest)?;
+    track_output(ctx, rel, plan.is_dir)?;
+    let rec = ImportRecord {
+        rev,
+        rev_lock: commit.clone(),
+        remote: plan.remote.as_ref().map(|(_, rc)| rc.clone()),
+        files,
+        ..old
+    };
+    rec.save(&rec_path)?;
+    ui::info(&format!(
+        "Updated {rel} to {}: {} file{} written, {removed} removed.",
+        &commit[..10],
+        sub.entries.len(),
+        if sub.entries.len() == 1 { "" } else { "s" }
+    ));
+    Ok(())
+}
+
+fn all_present(root: &Path, rel: &str, rec: &ImportRecord) -> bool {
+    let dest: PathBuf = root.join(rel);
+    rec.files.keys().all(|f| {
+        if f.is_empty() {
+            dest.exists()
+        } else {
+            dest.join(f).exists()
+        }
+    })
+}
+
+fn prune_empty_dirs(file: &Path, stop: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == stop || !d.starts_with(stop) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}

@@ -1,0 +1,379 @@
+//! Data registries: reading datasets out of other repositories.
+//!
+//! A source is any repository `git clone` understands. It is cloned once
+//! (bare) into a cache of sources and fetched again only when a rev is
+//! unknown or follows a branch. At the resolved commit, pointers name the
+//! objects, plain Git files are copied as they are, and the source's own
+//! `.gitdvc.toml` names the remote holding the objects.
+//!
+//! Everything a source says is untrusted: paths are checked before any
+//! byte is written, nothing lands outside the output, and every object is
+//! verified against its id on download.
+
+pub mod record;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use git2::{ObjectType, TreeWalkMode, TreeWalkResult};
+
+use crate::cache::{self, Cache};
+use crate::config::{self, Config, RemoteConfig};
+use crate::error::Error;
+use crate::pointer::Pointer;
+use crate::tracked::blob_pointer;
+
+/// One file of a requested dataset.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Path below the output ("" when the request is a single file).
+    pub rel: String,
+    /// Where its bytes come from.
+    pub kind: EntryKind,
+}
+
+/// Where an entry's bytes come from.
+#[derive(Debug, Clone)]
+pub enum EntryKind {
+    /// A git-dvc pointer: the object is fetched from the source's remote.
+    Data(Pointer),
+    /// A plain Git blob, copied as it is.
+    Blob {
+        /// The blob.
+        id: git2::Oid,
+        /// Mode 100755.
+        executable: bool,
+    },
+}
+
+/// What a request resolved to.
+#[derive(Debug)]
+pub struct Plan {
+    /// The commit read.
+    pub commit: String,
+    /// True when the request named a directory.
+    pub is_dir: bool,
+    /// The files, sorted by path.
+    pub entries: Vec<Entry>,
+    /// The source's default remote at that commit, if it has one.
+    pub remote: Option<(String, RemoteConfig)>,
+}
+
+/// Checks a path from a source: relative, no `..`, no empty or `.` parts.
+pub fn safe_rel(rel: &str) -> Result<(), Error> {
+    let bad = rel.starts_with('/')
+        || rel.contains('\\')
+        || rel.contains('\0')
+        || Path::new(rel)
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(Error::Other(format!(
+            "refusing unsafe path from the source ({rel:?})"
+        )));
+    }
+    Ok(())
+}
+
+/// Normalises the path the user asked for inside the source.
+pub fn request_path(path: &str) -> Result<String, Error> {
+    let p = path.trim_start_matches("./").trim_end_matches('/');
+    if p.is_empty() {
+        return Err(Error::Other(
+            "name a file or directory inside the source repository".into(),
+        ));
+    }
+    safe_rel(p)?;
+    Ok(p.to_string())
+}
+
+/// Reads the request `path` at `commit` of the source `repo`.
+pub fn plan(
+    repo: &git2::Repository,
+    commit: &str,
+    path: &str,
+    source_root: Option<&Path>,
+) -> Result<Plan, Error> {
+    let tree = repo
+        .revparse_single(commit)
+        .and_then(|o| o.peel_to_tree())
+        .map_err(|e| Error::Other(format!("cannot read commit {commit} of the source: {e}")))?;
+    let entry = tree
+        .get_path(Path::new(path))
+        .map_err(|_| Error::Other(format!("no such path in the source at {commit} ({path})")))?;
+    let odb = repo.odb()?;
+    let mut entries = Vec::new();
+    let is_dir = entry.kind() == Some(ObjectType::Tree);
+    if is_dir {
+        let sub = repo.find_tree(entry.id())?;
+        let mut err = None;
+        sub.walk(TreeWalkMode::PreOrder, |dir, e| {
+            let name = e.name().unwrap_or("");
+            let rel = format!("{dir}{name}");
+            match e.kind() {
+                Some(ObjectType::Blob) => match classify(&odb, e.id(), e.filemode(), &rel) {
+                    Ok(kind) => entries.push(Entry { rel, kind }),
+                    Err(x) => {
+                        err = Some(x);
+                        return TreeWalkResult::Abort;
+                    }
+                },
+                Some(ObjectType::Tree) => {}
+                _ => {
+                    err = Some(Error::Other(format!(
+                        "refusing a submodule in the source ({rel})"
+                    )));
+                    return TreeWalkResult::Abort;
+                }
+            }
+            TreeWalkResult::Ok
+        })
+        .ok();
+        if let Some(e) = err {
+            return Err(e);
+        }
+    } else {
+        entries.push(Entry {
+            rel: String::new(),
+            kind: classify(&odb, entry.id(), entry.filemode(), path)?,
+        });
+    }
+    for e in &entries {
+        if !e.rel.is_empty() {
+            safe_rel(&e.rel)?;
+        }
+    }
+    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let remote = source_remote(repo, &tree, source_root)?;
+    Ok(Plan {
+        commit: commit.to_string(),
+        is_dir,
+        entries,
+        remote,
+    })
+}
+
+fn classify(odb: &git2::Odb<'_>, id: git2::Oid, mode: i32, rel: &str) -> Result<EntryKind, Error> {
+    if mode == 0o120000 {
+        return Err(Error::Other(format!(
+            "refusing a symbolic link from the source ({rel})"
+        )));
+    }
+    Ok(match blob_pointer(odb, id) {
+        Some(p) => EntryKind::Data(p),
+        None => EntryKind::Blob {
+            id,
+            executable: mode == 0o100755,
+        },
+    })
+}
+
+/// The source's default remote, from its committed `.gitdvc.toml`. A
+/// relative directory URL means "relative to the source", which only makes
+/// sense for a source on this machine.
+fn source_remote(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+    root: Option<&Path>,
+) -> Result<Option<(String, RemoteConfig)>, Error> {
+    let Some(entry) = tree.get_name(config::REPO_FILE) else {
+        return Ok(None);
+    };
+    let blob = repo.find_blob(entry.id())?;
+    let text = String::from_utf8_lossy(blob.content()).into_owned();
+    let cfg = Config::from_committed_text(&text, Path::new(config::REPO_FILE))?;
+    let Ok((name, mut rc)) = cfg.remote(None) else {
+        return Ok(None);
+    };
+    if let Some(url) = rc.url.clone() {
+        let local = url.strip_prefix("file://").unwrap_or(&url);
+        let is_dir = !url.contains("://") || url.starts_with("file://");
+        if is_dir && !local.starts_with('/') {
+            match root {
+                Some(r) => {
+                    rc.url = Some(
+                        crate::repo::normalize(&r.join(local))
+                            .to_string_lossy()
+                            .into_owned(),
+                    )
+                }
+                None => {
+                    return Err(Error::Other(format!(
+                        "the source's remote '{name}' is a relative directory ({url}), usable only from a local source"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Some((name, rc)))
+}
+
+/// Writes the plan's files under `out`, reading data objects from `cache`
+/// (already downloaded) and blobs from the source. Each file appears
+/// atomically; nothing is written outside `out`.
+pub fn write_output(
+    repo: &git2::Repository,
+    plan: &Plan,
+    cache: &Cache,
+    out: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut written = Vec::new();
+    for e in &plan.entries {
+        let dest = if e.rel.is_empty() {
+            out.to_path_buf()
+        } else {
+            out.join(&e.rel)
+        };
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|x| Error::io("cannot create", dir.display(), x))?;
+        // A source cannot plant a symlink (they are refused), but the
+        // output may already hold one from elsewhere: never write through it.
+        if fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Other(format!(
+                "refusing to write through a symbolic link ({})",
+                dest.display()
+            )));
+        }
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".git-dvc-")
+            .tempfile_in(dir)
+            .map_err(|x| Error::io("cannot create a temp file in", dir.display(), x))?;
+        let mut executable = false;
+        match &e.kind {
+            EntryKind::Data(p) => {
+                let mut src = cache.open(&p.oid, p.size)?;
+                cache::copy(&mut src, tmp.as_file_mut())
+                    .map_err(|x| Error::io("cannot write", dest.display(), x))?;
+            }
+            EntryKind::Blob { id, executable: x } => {
+                let blob = repo.find_blob(*id)?;
+                tmp.write_all(blob.content())
+                    .map_err(|x| Error::io("cannot write", dest.display(), x))?;
+                executable = *x;
+            }
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(fs::Permissions::from_mode(if executable {
+                0o755
+            } else {
+                0o644
+            }));
+        tmp.persist(&dest)
+            .map_err(|x| Error::io("cannot write", dest.display(), x.error))?;
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+/// The data objects a plan needs.
+pub fn data_pointers(plan: &Plan) -> Vec<Pointer> {
+    plan.entries
+        .iter()
+        .filter_map(|e| match e.kind {
+            EntryKind::Data(p) => Some(p),
+            EntryKind::Blob { .. } => None,
+        })
+        .collect()
+}
+
+/// Files of a plan by path, with their content ids (for records/updates).
+pub fn file_map(repo: &git2::Repository, plan: &Plan) -> BTreeMap<String, (String, u64)> {
+    plan.entries
+        .iter()
+        .map(|e| {
+            let (oid, size) = match &e.kind {
+                EntryKind::Data(p) => (p.oid.to_hex(), p.size),
+                EntryKind::Blob { id, .. } => {
+                    let content = repo
+                        .find_blob(*id)
+                        .map(|b| b.content().to_vec())
+                        .unwrap_or_default();
+                    let (oid, size) = crate::oid::Oid::hash_reader(&content[..]).unwrap_or((
+                        crate::oid::Oid::from_hex(crate::oid::Oid::EMPTY_HEX).expect("valid"),
+                        0,
+                    ));
+                    (oid.to_hex(), size)
+                }
+            };
+            (e.rel.clone(), (oid, size))
+        })
+        .collect()
+}
+
+/// Import outputs and the remotes their data comes from, from the
+/// `*.import.toml` records in `tree`: a clone of a project that imported
+/// data fetches it from the source's remote, as DVC does.
+pub fn import_routes(
+    repo: &git2::Repository,
+    tree: &git2::Tree<'_>,
+) -> Vec<(String, RemoteConfig)> {
+    let mut out = Vec::new();
+    let _ = tree.walk(TreeWalkMode::PreOrder, |dir, e| {
+        let name = e.name().unwrap_or("");
+        if e.kind() == Some(ObjectType::Blob) {
+            if let Some(stem) = name.strip_suffix(".import.toml") {
+                let rec = repo.find_blob(e.id()).ok().and_then(|b| {
+                    toml::from_str::<record::ImportRecord>(&String::from_utf8_lossy(b.content()))
+                        .ok()
+                });
+                if let Some(rc) = rec.and_then(|r| r.remote) {
+                    out.push((format!("{dir}{stem}"), rc));
+                }
+            }
+        }
+        TreeWalkResult::Ok
+    });
+    out
+}
+
+/// Opens the remotes of `routes`; ones that cannot be opened are skipped
+/// with a warning (their files stay pointers).
+pub fn open_routes(
+    routes: Vec<(String, RemoteConfig)>,
+    base: Option<&Path>,
+) -> Vec<(String, std::sync::Arc<dyn crate::remote::Remote>)> {
+    routes
+        .into_iter()
+        .filter_map(|(prefix, rc)| {
+            match crate::remote::open(&format!("import:{prefix}"), &rc, base) {
+                Ok(r) => Some((prefix, r)),
+                Err(e) => {
+                    crate::ui::warn(&e.to_string());
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        for bad in [
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a/./b",
+            "a\\b",
+            "",
+        ] {
+            assert!(safe_rel(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["a", "a/b.txt", "dir/sub/file name.bin", "..data"] {
+            assert!(safe_rel(good).is_ok(), "{good:?} refused");
+        }
+    }
+}
