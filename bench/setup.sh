@@ -7,6 +7,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PYTHON="${PYTHON:-python3}"
+# Keep dvc's own site cache (otherwise /var/tmp/dvc) and analytics out of it.
+export DVC_SITE_CACHE_DIR="$here/.venv/dvc-site-cache" DVC_NO_ANALYTICS=1
 
 echo "== Debian packages: git-lfs hyperfine time"
 missing=()
