@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use super::registry_common::fetch_plan;
+use super::registry_common::prepare;
 use crate::cache::Cache;
 use crate::cli::GetArgs;
 use crate::registry::{self, source};
@@ -31,7 +31,6 @@ pub fn run(args: &GetArgs) -> Result<()> {
     let src = source::Source::open(&args.repo, &source::cache_root(repo.as_ref()))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
-    let plan = registry::plan(&src.git, &resolved.commit, &path, src.local_root.as_deref())?;
     // Objects go to a scratch cache beside the output (same filesystem).
     let parent = out
         .parent()
@@ -45,7 +44,7 @@ pub fn run(args: &GetArgs) -> Result<()> {
     let jobs = crate::config::Config::load(None)
         .map(|c| c.jobs)
         .unwrap_or(crate::config::DEFAULT_JOBS);
-    fetch_plan(&plan, &src, &cache, jobs)?;
+    let (plan, _) = prepare(&src, &resolved.commit, &path, &cache, jobs)?;
     registry::write_output(&src.git, &plan, &cache, &out)?;
     ui::info(&format!(
         "Downloaded {} ({} file{}) from {} at {}.",

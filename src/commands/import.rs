@@ -7,20 +7,26 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::Ctx;
-use super::registry_common::fetch_plan;
+use super::registry_common::prepare;
 use crate::attributes;
 use crate::cli::{ImportArgs, UpdateArgs};
 use crate::registry::record::{self, ImportRecord, RecordFile};
 use crate::registry::{self, Plan, source};
 use crate::ui;
 
-fn record_files(src: &source::Source, plan: &Plan) -> BTreeMap<String, RecordFile> {
+fn record_files(
+    src: &source::Source,
+    plan: &Plan,
+    md5_of: &BTreeMap<String, String>,
+) -> BTreeMap<String, RecordFile> {
     registry::file_map(&src.git, plan)
         .into_iter()
         .map(|(rel, (oid, size))| {
+            let md5 = md5_of.get(&rel).cloned();
             (
                 rel,
                 RecordFile {
+                    md5,
                     oid: format!("sha256:{oid}"),
                     size,
                 },
@@ -73,8 +79,7 @@ pub fn import(args: &ImportArgs) -> Result<()> {
     let src = source::Source::open(&args.repo, &source::cache_root(Some(&ctx.repo)))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
-    let plan = registry::plan(&src.git, &resolved.commit, &path, src.local_root.as_deref())?;
-    fetch_plan(&plan, &src, &ctx.cache, ctx.config.jobs)?;
+    let (plan, md5_of) = prepare(&src, &resolved.commit, &path, &ctx.cache, ctx.config.jobs)?;
     registry::write_output(&src.git, &plan, &ctx.cache, &dest)?;
     track_output(&ctx, &rel, plan.is_dir)?;
     let rec = ImportRecord {
@@ -83,7 +88,7 @@ pub fn import(args: &ImportArgs) -> Result<()> {
         rev: args.rev.clone(),
         rev_lock: resolved.commit.clone(),
         remote: plan.remote.as_ref().map(|(_, rc)| rc.clone()),
-        files: record_files(&src, &plan),
+        files: record_files(&src, &plan, &md5_of),
     };
     rec.save(&rec_path)?;
     ui::info(&format!(
@@ -128,9 +133,8 @@ fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> Resul
         ui::info(&format!("{rel} is up to date ({}).", &commit[..10]));
         return Ok(());
     }
-    let plan = registry::plan(&src.git, &commit, &old.path, src.local_root.as_deref())?;
-    fetch_plan(&plan, &src, &ctx.cache, ctx.config.jobs)?;
-    let files = record_files(&src, &plan);
+    let (plan, md5_of) = prepare(&src, &commit, &old.path, &ctx.cache, ctx.config.jobs)?;
+    let files = record_files(&src, &plan, &md5_of);
     // Removed upstream: removed here.
     let mut removed = 0;
     for old_rel in old.files.keys() {

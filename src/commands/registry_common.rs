@@ -1,13 +1,16 @@
 //! What get, import and update share: opening a source, and fetching the
 //! objects a plan needs into a cache.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
+use futures_util::StreamExt;
 
 use crate::cache::Cache;
+use crate::pointer::Pointer;
 use crate::registry::source::Source;
-use crate::registry::{Plan, data_pointers};
+use crate::registry::{self, Entry, EntryKind, Plan, data_pointers, dvc};
 use crate::remote::{self, Remote, dir::DirRemote};
 use crate::transfer::Transfer;
 
@@ -54,4 +57,176 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
         });
     }
     Ok(())
+}
+
+/// Reads the request at `commit` — from a git-dvc source or a DVC project —
+/// and fetches every object it needs into `cache`. DVC objects are
+/// verified by md5 and come back as ordinary data entries under their
+/// sha256; the returned map gives each file's md5 for the record.
+pub fn prepare(
+    src: &Source,
+    commit: &str,
+    path: &str,
+    cache: &Cache,
+    jobs: usize,
+) -> Result<(Plan, BTreeMap<String, String>)> {
+    let tree = src.git.revparse_single(commit)?.peel_to_tree()?;
+    if !dvc::is_project(&tree) {
+        let plan = registry::plan(&src.git, commit, path, src.local_root.as_deref())?;
+        fetch_plan(&plan, src, cache, jobs)?;
+        return Ok((plan, BTreeMap::new()));
+    }
+    let outs = dvc::outputs(&src.git, &tree)?;
+    let rc = dvc::remote(&src.git, &tree, src.local_root.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(2, 8))
+        .enable_all()
+        .build()?;
+    let remote: Option<Arc<dyn Remote>> = match &rc {
+        Some((name, rc)) => Some(remote::open(name, rc, src.local_root.as_deref())?),
+        None => None,
+    };
+    let need_remote = || {
+        remote.clone().ok_or_else(|| {
+            anyhow!(
+                "the DVC source has no default remote in .dvc/config ({})",
+                src.url
+            )
+        })
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut is_dir = true;
+    let inside = |p: &str, dir: &str| {
+        p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/'
+    };
+    for out in &outs {
+        // The request is the output, lies inside it, or contains it.
+        let (base, within) = if out.path == path {
+            (String::new(), String::new())
+        } else if inside(path, &out.path) && out.is_dir() {
+            (String::new(), path[out.path.len() + 1..].to_string())
+        } else if inside(&out.path, path) {
+            (out.path[path.len() + 1..].to_string(), String::new())
+        } else {
+            continue;
+        };
+        let join = |a: &str, b: &str| {
+            if a.is_empty() {
+                b.to_string()
+            } else if b.is_empty() {
+                a.to_string()
+            } else {
+                format!("{a}/{b}")
+            }
+        };
+        if out.is_dir() {
+            let r = need_remote()?;
+            let listing = rt.block_on(dvc::manifest(r.as_ref(), &out.md5, cache))?;
+            for (rel, md5) in listing {
+                let rel = if within.is_empty() {
+                    rel
+                } else if rel == within {
+                    String::new()
+                } else if let Some(rest) = rel.strip_prefix(&format!("{within}/")) {
+                    rest.to_string()
+                } else {
+                    continue;
+                };
+                entries.push(Entry {
+                    rel: join(&base, &rel),
+                    kind: EntryKind::Dvc { md5 },
+                });
+            }
+        } else {
+            if out.path == path {
+                is_dir = false;
+            }
+            entries.push(Entry {
+                rel: base,
+                kind: EntryKind::Dvc {
+                    md5: out.md5.clone(),
+                },
+            });
+        }
+    }
+    // Plain Git files beside the outputs (not DVC's own metafiles).
+    if let Ok(e) = tree.get_path(std::path::Path::new(path)) {
+        if entries.is_empty() && e.kind() == Some(git2::ObjectType::Blob) {
+            is_dir = false;
+        }
+        let sub = registry::plan(&src.git, commit, path, src.local_root.as_deref())?;
+        for e in sub.entries {
+            let name = e.rel.rsplit('/').next().unwrap_or(&e.rel);
+            if !name.ends_with(".dvc") && name != ".gitignore" && name != "dvc.lock" {
+                entries.push(e);
+            }
+        }
+    }
+    if entries.is_empty() {
+        bail!(
+            "no such path in the DVC source at {} ({path})",
+            &commit[..10.min(commit.len())]
+        );
+    }
+    if is_dir && entries.len() == 1 && entries[0].rel.is_empty() {
+        is_dir = false;
+    }
+    // Fetch every DVC object once; verify md5, store under sha256.
+    let mut md5s: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Dvc { md5 } => Some(md5.clone()),
+            _ => None,
+        })
+        .collect();
+    md5s.sort();
+    md5s.dedup();
+    let mut got: HashMap<String, Pointer> = HashMap::new();
+    if !md5s.is_empty() {
+        let r = need_remote()?;
+        let results: Vec<(
+            String,
+            Result<(crate::oid::Oid, u64), crate::remote::RemoteError>,
+        )> = rt.block_on(async {
+            futures_util::stream::iter(md5s)
+                .map(|md5| {
+                    let (r, cache) = (r.clone(), cache.clone());
+                    async move {
+                        let res = crate::transfer::with_retries(|| {
+                            dvc::fetch_md5(r.as_ref(), &md5, &cache)
+                        })
+                        .await;
+                        (md5, res)
+                    }
+                })
+                .buffer_unordered(jobs.max(1))
+                .collect()
+                .await
+        });
+        for (md5, res) in results {
+            let (oid, size) = res?;
+            if size == 0 {
+                bail!("empty DVC objects are not supported yet (md5 {md5})");
+            }
+            got.insert(md5, Pointer::new(oid, size));
+        }
+    }
+    let mut md5_of = BTreeMap::new();
+    for e in &mut entries {
+        if let EntryKind::Dvc { md5 } = &e.kind {
+            md5_of.insert(e.rel.clone(), md5.clone());
+            e.kind = EntryKind::Data(got[md5]);
+        }
+    }
+    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    entries.dedup_by(|a, b| a.rel == b.rel);
+    Ok((
+        Plan {
+            commit: commit.to_string(),
+            is_dir,
+            entries,
+            remote: rc,
+        },
+        md5_of,
+    ))
 }

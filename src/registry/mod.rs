@@ -10,6 +10,7 @@
 //! byte is written, nothing lands outside the output, and every object is
 //! verified against its id on download.
 
+pub mod dvc;
 pub mod record;
 pub mod source;
 
@@ -40,6 +41,11 @@ pub struct Entry {
 pub enum EntryKind {
     /// A git-dvc pointer: the object is fetched from the source's remote.
     Data(Pointer),
+    /// A DVC object named by md5, fetched from the DVC remote.
+    Dvc {
+        /// md5 hex.
+        md5: String,
+    },
     /// A plain Git blob, copied as it is.
     Blob {
         /// The blob.
@@ -251,6 +257,12 @@ pub fn write_output(
                 cache::copy(&mut src, tmp.as_file_mut())
                     .map_err(|x| Error::io("cannot write", dest.display(), x))?;
             }
+            EntryKind::Dvc { md5 } => {
+                return Err(Error::Other(format!(
+                    "object md5 {md5} was not fetched ({})",
+                    dest.display()
+                )));
+            }
             EntryKind::Blob { id, executable: x } => {
                 let blob = repo.find_blob(*id)?;
                 tmp.write_all(blob.content())
@@ -279,7 +291,7 @@ pub fn data_pointers(plan: &Plan) -> Vec<Pointer> {
         .iter()
         .filter_map(|e| match e.kind {
             EntryKind::Data(p) => Some(p),
-            EntryKind::Blob { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -291,6 +303,7 @@ pub fn file_map(repo: &git2::Repository, plan: &Plan) -> BTreeMap<String, (Strin
         .map(|e| {
             let (oid, size) = match &e.kind {
                 EntryKind::Data(p) => (p.oid.to_hex(), p.size),
+                EntryKind::Dvc { .. } => (String::new(), 0),
                 EntryKind::Blob { id, .. } => {
                     let content = repo
                         .find_blob(*id)
@@ -311,10 +324,7 @@ pub fn file_map(repo: &git2::Repository, plan: &Plan) -> BTreeMap<String, (Strin
 /// Import outputs and the remotes their data comes from, from the
 /// `*.import.toml` records in `tree`: a clone of a project that imported
 /// data fetches it from the source's remote, as DVC does.
-pub fn import_routes(
-    repo: &git2::Repository,
-    tree: &git2::Tree<'_>,
-) -> Vec<(String, RemoteConfig)> {
+pub fn import_routes(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Vec<Route> {
     let mut out = Vec::new();
     let _ = tree.walk(TreeWalkMode::PreOrder, |dir, e| {
         let name = e.name().unwrap_or("");
@@ -324,8 +334,18 @@ pub fn import_routes(
                     toml::from_str::<record::ImportRecord>(&String::from_utf8_lossy(b.content()))
                         .ok()
                 });
-                if let Some(rc) = rec.and_then(|r| r.remote) {
-                    out.push((format!("{dir}{stem}"), rc));
+                if let Some(rec) = rec {
+                    let md5: BTreeMap<crate::oid::Oid, String> = rec
+                        .files
+                        .values()
+                        .filter_map(|f| {
+                            let oid = crate::oid::Oid::from_hex(f.oid.strip_prefix("sha256:")?)?;
+                            Some((oid, f.md5.clone()?))
+                        })
+                        .collect();
+                    if let Some(rc) = rec.remote {
+                        out.push((format!("{dir}{stem}"), rc, md5));
+                    }
                 }
             }
         }
@@ -334,17 +354,26 @@ pub fn import_routes(
     out
 }
 
+/// An import output, its source's remote, and (for a DVC source) the md5
+/// of each object by sha256.
+pub type Route = (String, RemoteConfig, BTreeMap<crate::oid::Oid, String>);
+
 /// Opens the remotes of `routes`; ones that cannot be opened are skipped
 /// with a warning (their files stay pointers).
 pub fn open_routes(
-    routes: Vec<(String, RemoteConfig)>,
+    routes: Vec<Route>,
     base: Option<&Path>,
 ) -> Vec<(String, std::sync::Arc<dyn crate::remote::Remote>)> {
+    use std::sync::Arc;
     routes
         .into_iter()
-        .filter_map(|(prefix, rc)| {
+        .filter_map(|(prefix, rc, md5)| {
             match crate::remote::open(&format!("import:{prefix}"), &rc, base) {
-                Ok(r) => Some((prefix, r)),
+                Ok(r) if md5.is_empty() => Some((prefix, r)),
+                Ok(r) => Some((
+                    prefix,
+                    Arc::new(dvc::DvcObjects::new(r, md5)) as Arc<dyn crate::remote::Remote>,
+                )),
                 Err(e) => {
                     crate::ui::warn(&e.to_string());
                     None

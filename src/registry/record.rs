@@ -38,6 +38,9 @@ pub struct RecordFile {
     pub oid: String,
     /// Bytes.
     pub size: u64,
+    /// For a DVC source: the object's md5 there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
 }
 
 /// The record file of output `out`.

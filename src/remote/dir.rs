@@ -122,4 +122,23 @@ impl Remote for DirRemote {
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
         Cache::new(&self.root).list().map_err(RemoteError::Cache)
     }
+
+    async fn get_raw(
+        &self,
+        key: &str,
+        w: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, RemoteError> {
+        let path = self.root.join(key);
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(RemoteError::Failed {
+                    remote: self.name.clone(),
+                    message: format!("not found: {key}"),
+                });
+            }
+            Err(e) => return Err(self.failed("cannot open", &path, e)),
+        };
+        tokio::task::block_in_place(|| cache::copy(&mut file, w)).map_err(super::sink_err)
+    }
 }

@@ -230,6 +230,30 @@ impl Remote for HttpRemote {
         }
     }
 
+    async fn get_raw(
+        &self,
+        key: &str,
+        w: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, RemoteError> {
+        let url = format!("{}/{key}", self.base);
+        let resp = self.send(|| self.client.get(&url)).await?;
+        if !resp.status().is_success() {
+            return Err(self.status_error(resp.status(), &format!("GET {url}")));
+        }
+        let expected = resp.content_length();
+        let mut body = resp.bytes_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| self.classify(e))?;
+            w.write_all(&chunk).map_err(super::sink_err)?;
+            n += chunk.len() as u64;
+        }
+        if expected.is_some_and(|e| e != n) {
+            return Err(self.transient(format!("GET {url}: body cut short")));
+        }
+        Ok(n)
+    }
+
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
         Err(RemoteError::Failed {
             remote: self.name.clone(),

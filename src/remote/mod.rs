@@ -118,6 +118,24 @@ pub trait Remote: Send + Sync {
 
     /// Every object id on the remote.
     async fn list(&self) -> Result<Vec<Oid>, RemoteError>;
+
+    /// Streams whatever is stored at `key` below the root into `w`,
+    /// unverified: for layouts other than git-dvc's (a DVC remote's
+    /// `files/md5/…`), whose callers verify by their own hash.
+    async fn get_raw(
+        &self,
+        key: &str,
+        w: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, RemoteError>;
+}
+
+/// Where a failed raw write went wrong, as a remote error.
+pub(crate) fn sink_err(e: std::io::Error) -> RemoteError {
+    RemoteError::Cache(CacheError::Io {
+        action: "cannot write a download",
+        path: std::path::PathBuf::from("<cache>"),
+        source: e,
+    })
 }
 
 /// The path of an object below a remote's root: `ab/cdef…`.

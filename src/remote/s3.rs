@@ -360,6 +360,37 @@ impl Remote for S3Remote {
         Ok(())
     }
 
+    async fn get_raw(
+        &self,
+        key: &str,
+        w: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, RemoteError> {
+        let full = if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        };
+        let out = self
+            .client()
+            .await
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
+            .send()
+            .await
+            .map_err(|e| self.classify(&format!("download {full}"), e))?;
+        let mut body = out.body;
+        let mut n = 0u64;
+        while let Some(chunk) = body.try_next().await.map_err(|e| RemoteError::Transient {
+            remote: self.name.clone(),
+            message: format!("download {full}: {e}"),
+        })? {
+            w.write_all(&chunk).map_err(super::sink_err)?;
+            n += chunk.len() as u64;
+        }
+        Ok(n)
+    }
+
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
         let prefix = if self.prefix.is_empty() {
             String::new()

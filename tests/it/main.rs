@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod commands;
+mod dvc_source;
 mod harness;
 mod install;
 mod man;
