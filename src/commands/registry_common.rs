@@ -59,6 +59,12 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     Ok(())
 }
 
+/// One DVC object's download: its md5 and what came of it.
+type Fetched = (
+    String,
+    Result<(crate::oid::Oid, u64), crate::remote::RemoteError>,
+);
+
 /// Reads the request at `commit` — from a git-dvc source or a DVC project —
 /// and fetches every object it needs into `cache`. DVC objects are
 /// verified by md5 and come back as ordinary data entries under their
@@ -184,10 +190,7 @@ pub fn prepare(
     let mut got: HashMap<String, Pointer> = HashMap::new();
     if !md5s.is_empty() {
         let r = need_remote()?;
-        let results: Vec<(
-            String,
-            Result<(crate::oid::Oid, u64), crate::remote::RemoteError>,
-        )> = rt.block_on(async {
+        let results: Vec<Fetched> = rt.block_on(async {
             futures_util::stream::iter(md5s)
                 .map(|md5| {
                     let (r, cache) = (r.clone(), cache.clone());
