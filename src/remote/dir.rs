@@ -132,9 +132,9 @@ impl Remote for DirRemote {
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(RemoteError::Failed {
+                return Err(RemoteError::KeyNotFound {
+                    key: key.to_string(),
                     remote: self.name.clone(),
-                    message: format!("not found: {key}"),
                 });
             }
             Err(e) => return Err(self.failed("cannot open", &path, e)),

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
-use super::{Remote, RemoteError, object_key, verify_err};
+use super::{Remote, RemoteError, object_key};
 use crate::cache::Cache;
 use crate::oid::Oid;
 
@@ -148,41 +148,7 @@ impl Remote for HttpRemote {
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        let url = self.url(oid);
-        let resp = self.send(|| self.client.get(&url)).await?;
-        match resp.status() {
-            s if s.is_success() => {}
-            StatusCode::NOT_FOUND | StatusCode::GONE => {
-                return Err(RemoteError::NotFound {
-                    oid: *oid,
-                    remote: self.name.clone(),
-                });
-            }
-            s => return Err(self.status_error(s, &format!("GET {url}"))),
-        }
-        let expected_len = resp.content_length();
-        let mut w = cache.writer()?;
-        let mut body = resp.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| self.classify(e))?;
-            w.write_all(&chunk).map_err(|e| {
-                RemoteError::Cache(crate::cache::CacheError::Io {
-                    action: "cannot write a download into",
-                    path: cache.tmp_dir(),
-                    source: e,
-                })
-            })?;
-        }
-        if let Some(n) = expected_len {
-            if n != w.len() {
-                return Err(self.transient(format!(
-                    "GET {url}: body cut short ({} of {n} bytes)",
-                    w.len()
-                )));
-            }
-        }
-        w.commit_expecting(oid)
-            .map_err(|e| verify_err(&self.name, e))
+        super::download_via_raw(self, oid, cache).await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
@@ -237,8 +203,15 @@ impl Remote for HttpRemote {
     ) -> Result<u64, RemoteError> {
         let url = format!("{}/{key}", self.base);
         let resp = self.send(|| self.client.get(&url)).await?;
-        if !resp.status().is_success() {
-            return Err(self.status_error(resp.status(), &format!("GET {url}")));
+        match resp.status() {
+            s if s.is_success() => {}
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(RemoteError::KeyNotFound {
+                    key: key.to_string(),
+                    remote: self.name.clone(),
+                });
+            }
+            s => return Err(self.status_error(s, &format!("GET {url}"))),
         }
         let expected = resp.content_length();
         let mut body = resp.bytes_stream();
@@ -248,8 +221,8 @@ impl Remote for HttpRemote {
             w.write_all(&chunk).map_err(super::sink_err)?;
             n += chunk.len() as u64;
         }
-        if expected.is_some_and(|e| e != n) {
-            return Err(self.transient(format!("GET {url}: body cut short")));
+        if let Some(e) = expected.filter(|e| *e != n) {
+            return Err(self.transient(format!("GET {url}: body cut short ({n} of {e} bytes)")));
         }
         Ok(n)
     }

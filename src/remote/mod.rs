@@ -35,6 +35,14 @@ pub enum RemoteError {
         /// The remote.
         remote: String,
     },
+    /// Nothing is stored under that key (raw reads of other layouts).
+    #[error("{key} is not on remote '{remote}'")]
+    KeyNotFound {
+        /// The key below the remote's root.
+        key: String,
+        /// The remote.
+        remote: String,
+    },
     /// The remote served bytes that do not hash to the object id.
     #[error(
         "remote '{remote}' served wrong content for object {oid} (it hashed to {actual}); nothing was stored"
@@ -127,6 +135,24 @@ pub trait Remote: Send + Sync {
         key: &str,
         w: &mut (dyn std::io::Write + Send),
     ) -> Result<u64, RemoteError>;
+}
+
+/// A download for backends that stream: the bytes at the object's key go
+/// through [`Remote::get_raw`] into a new cache object, which is kept only
+/// if it hashes to `oid`.
+pub(crate) async fn download_via_raw<R: Remote + ?Sized>(
+    r: &R,
+    oid: &Oid,
+    cache: &Cache,
+) -> Result<u64, RemoteError> {
+    let mut w = cache.writer()?;
+    match r.get_raw(&object_key(oid), &mut w).await {
+        Ok(_) => w.commit_expecting(oid).map_err(|e| verify_err(r.name(), e)),
+        Err(RemoteError::KeyNotFound { remote, .. }) => {
+            Err(RemoteError::NotFound { oid: *oid, remote })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Where a failed raw write went wrong, as a remote error.

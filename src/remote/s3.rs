@@ -7,8 +7,6 @@
 //! S3 checksum, so the store itself rejects damaged bytes; large objects go
 //! up in parallel multipart chunks.
 
-use std::io::Write;
-
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{
@@ -20,8 +18,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
 
-use super::{Remote, RemoteError, object_key, verify_err};
-use crate::cache::{Cache, CacheError};
+use super::{Remote, RemoteError, object_key};
+use crate::cache::Cache;
 use crate::config::RemoteConfig;
 use crate::oid::Oid;
 
@@ -265,51 +263,7 @@ impl Remote for S3Remote {
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        let r = self
-            .client()
-            .await
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.key(oid))
-            .send()
-            .await;
-        let out = match r {
-            Ok(o) => o,
-            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
-                return Err(RemoteError::NotFound {
-                    oid: *oid,
-                    remote: self.name.clone(),
-                });
-            }
-            Err(e) => return Err(self.classify(&format!("download {oid}"), e)),
-        };
-        let expected = out.content_length().map(|n| n as u64);
-        let mut body = out.body;
-        let mut w = cache.writer()?;
-        loop {
-            let chunk = body.try_next().await.map_err(|e| RemoteError::Transient {
-                remote: self.name.clone(),
-                message: format!("download {oid}: {e}"),
-            })?;
-            let Some(chunk) = chunk else { break };
-            w.write_all(&chunk).map_err(|e| {
-                RemoteError::Cache(CacheError::Io {
-                    action: "cannot write a download into",
-                    path: cache.tmp_dir(),
-                    source: e,
-                })
-            })?;
-        }
-        if let Some(n) = expected {
-            if n != w.len() {
-                return Err(RemoteError::Transient {
-                    remote: self.name.clone(),
-                    message: format!("download {oid}: body cut short ({} of {n} bytes)", w.len()),
-                });
-            }
-        }
-        w.commit_expecting(oid)
-            .map_err(|e| verify_err(&self.name, e))
+        super::download_via_raw(self, oid, cache).await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
@@ -370,15 +324,25 @@ impl Remote for S3Remote {
         } else {
             format!("{}/{key}", self.prefix)
         };
-        let out = self
+        let r = self
             .client()
             .await
             .get_object()
             .bucket(&self.bucket)
             .key(&full)
             .send()
-            .await
-            .map_err(|e| self.classify(&format!("download {full}"), e))?;
+            .await;
+        let out = match r {
+            Ok(o) => o,
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
+                return Err(RemoteError::KeyNotFound {
+                    key: key.to_string(),
+                    remote: self.name.clone(),
+                });
+            }
+            Err(e) => return Err(self.classify(&format!("download {full}"), e)),
+        };
+        let expected = out.content_length().map(|n| n as u64);
         let mut body = out.body;
         let mut n = 0u64;
         while let Some(chunk) = body.try_next().await.map_err(|e| RemoteError::Transient {
@@ -388,9 +352,14 @@ impl Remote for S3Remote {
             w.write_all(&chunk).map_err(super::sink_err)?;
             n += chunk.len() as u64;
         }
+        if let Some(e) = expected.filter(|e| *e != n) {
+            return Err(RemoteError::Transient {
+                remote: self.name.clone(),
+                message: format!("download {full}: body cut short ({n} of {e} bytes)"),
+            });
+        }
         Ok(n)
     }
-
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
         let prefix = if self.prefix.is_empty() {
             String::new()
