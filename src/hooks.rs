@@ -61,8 +61,7 @@ pub fn install(repo: &Repo, force: bool) -> Result<Vec<(String, HookState)>, Err
                 write_hook(&path, script)?;
                 HookState::Written
             }
-            Err(e) if force => {
-                let _ = e;
+            Err(_) if force => {
                 write_hook(&path, script)?;
                 HookState::Written
             }

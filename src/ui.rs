@@ -50,6 +50,13 @@ pub fn info(msg: &str) {
     }
 }
 
+/// A line of a command's own output on stdout, hidden by `--quiet`.
+pub fn out(msg: &str) {
+    if verbosity() >= Verbosity::Normal {
+        println!("{msg}");
+    }
+}
+
 /// A detail shown with `--verbose`.
 pub fn verbose(msg: &str) {
     if verbosity() >= Verbosity::Verbose {

@@ -91,6 +91,7 @@ fn pre_push(args: &HookArgs) -> Result<()> {
         not.push(format!("--remotes={git_remote}"));
     }
     let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
+    let files = super::transfer_common::without_imports(&ctx, files, &revs);
     if files.is_empty() {
         return Ok(());
     }

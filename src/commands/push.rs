@@ -27,7 +27,13 @@ pub fn objects_for(ctx: &Ctx, refs: &[String], all: bool) -> Result<Vec<TrackedF
 pub fn run(args: &PushArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let (remote, refs) = split_remote(&ctx, &args.args);
-    let files = objects_for(&ctx, refs, args.all)?;
+    let revs: Vec<String> = if refs.is_empty() {
+        vec!["HEAD".into()]
+    } else {
+        refs.to_vec()
+    };
+    let files =
+        super::transfer_common::without_imports(&ctx, objects_for(&ctx, refs, args.all)?, &revs);
     let transfer = open_transfer(&ctx, remote)?;
     let pointers: Vec<_> = files.iter().map(|f| f.pointer).collect();
     let report = transfer.upload(&pointers);

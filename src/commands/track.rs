@@ -58,9 +58,9 @@ pub fn track(args: &TrackArgs) -> Result<()> {
     for p in &patterns {
         let shown = attributes::unescape(p);
         if added.contains(p) {
-            println!("Tracking \"{shown}\"");
+            ui::out(&format!("Tracking \"{shown}\""));
         } else {
-            println!("\"{shown}\" already tracked");
+            ui::out(&format!("\"{shown}\" already tracked"));
         }
     }
     if !added.is_empty() {
@@ -118,7 +118,7 @@ pub fn untrack(args: &UntrackArgs) -> Result<()> {
     for p in &patterns {
         let shown = attributes::unescape(p);
         if removed.contains(p) {
-            println!("Untracking \"{shown}\"");
+            ui::out(&format!("Untracking \"{shown}\""));
         } else {
             ui::warn(&format!("\"{shown}\" was not tracked (.gitattributes)"));
         }

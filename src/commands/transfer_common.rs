@@ -67,3 +67,39 @@ pub fn finish(report: &Report, files: &[TrackedFile], verb: &str, remote: &str) 
         ))
     }
 }
+
+/// Drops files that lie inside an import recorded at any of `revs`: their
+/// data lives on the import's source remote, which a clone fetches from
+/// (DVC does not push imported data either).
+pub fn without_imports(
+    ctx: &Ctx,
+    files: Vec<crate::tracked::TrackedFile>,
+    revs: &[String],
+) -> Vec<crate::tracked::TrackedFile> {
+    let mut prefixes: Vec<String> = Vec::new();
+    for rev in revs {
+        if let Ok(tree) = ctx
+            .repo
+            .git
+            .revparse_single(rev)
+            .and_then(|o| o.peel_to_tree())
+        {
+            prefixes.extend(
+                crate::registry::import_routes(&ctx.repo.git, &tree)
+                    .into_iter()
+                    .map(|r| r.0),
+            );
+        }
+    }
+    if prefixes.is_empty() {
+        return files;
+    }
+    files
+        .into_iter()
+        .filter(|f| {
+            !prefixes
+                .iter()
+                .any(|p| crate::checkout::matches_pathspec(&f.path, std::slice::from_ref(p)))
+        })
+        .collect()
+}

@@ -65,6 +65,7 @@ fn track_lists_untracks_and_picks_up_committed_files() {
         r.dvc(["track", "*.bin"]).stdout,
         "\"*.bin\" already tracked\n"
     );
+    assert_eq!(r.dvc(["track", "--quiet", "*.bin"]).stdout, "");
     assert_eq!(
         r.dvc(["track"]).stdout,
         "Listing tracked patterns\n    *.bin (.gitattributes)\n    my data/*.csv (.gitattributes)\n"

@@ -188,6 +188,16 @@ fn import_then_update_then_fresh_clone() {
     assert_eq!(p.read("cats-dogs/train/dog.2.jpg"), data(5, 4200));
     assert!(!p.path.join("cats-dogs/validation").exists());
     p.commit_all("cats-dogs v2");
+    // Imported data lives on the source's remote: pushing the consumer
+    // needs no remote of its own.
+    env.ok(env.root(), "git", ["init", "-q", "--bare", "hub.git"]);
+    let out = p.git_run([
+        "push",
+        "-q",
+        env.root().join("hub.git").to_str().unwrap(),
+        "main",
+    ]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
 
     // A fresh clone of the consumer, with no remote of its own.
     env.ok(
