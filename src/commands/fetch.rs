@@ -67,11 +67,21 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
     download(&ctx, remote, &files)
 }
 
-/// Runs `git dvc pull`: fetch what the index names, then check it out.
+/// Runs `git dvc pull`: fetch what HEAD and the index name, then check
+/// it out.
 pub fn pull(args: &PullArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let specs = pathspecs(&ctx, &args.paths)?;
+    // HEAD's data, and whatever the index stages beyond it.
     let mut files = tracked::in_index(&ctx.repo)?;
+    if ctx.repo.git.head().is_ok() {
+        let staged: std::collections::HashSet<_> = files.iter().map(|f| f.pointer.oid).collect();
+        files.extend(
+            tracked::in_rev(&ctx.repo, "HEAD")?
+                .into_iter()
+                .filter(|f| !staged.contains(&f.pointer.oid)),
+        );
+    }
     files.retain(|f| matches_pathspec(&f.path, &specs));
     let fetched = download(&ctx, args.remote.as_deref(), &files);
     let pointer_files = checkout::pointer_files(&ctx.repo, &specs)?;
