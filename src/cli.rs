@@ -90,7 +90,7 @@ pub enum Command {
     Push(PushArgs),
     /// Download objects that HEAD (or the refs, or all refs) use into the cache.
     Fetch(FetchArgs),
-    /// Fetch the objects the index names, then check them out.
+    /// Fetch the objects HEAD and the index name, then check them out.
     Pull(PullArgs),
     /// Replace pointer texts in the worktree with content from the cache.
     ///
