@@ -44,6 +44,9 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
+    /// No remote was named and none is the default.
+    #[error("no default remote: add one with `git dvc remote add -d <name> <url>`")]
+    NoDefaultRemote,
     /// A remote that is not configured was named.
     #[error("no such remote: {0}")]
     NoSuchRemote(String),
@@ -353,11 +356,7 @@ impl Config {
     pub fn remote(&self, name: Option<&str>) -> Result<(String, RemoteConfig), ConfigError> {
         let name = match name.or(self.default_remote.as_deref()) {
             Some(n) => n.to_string(),
-            None => {
-                return Err(ConfigError::NoSuchRemote(
-                    "(no default remote: set one with `git dvc remote add -d`)".into(),
-                ));
-            }
+            None => return Err(ConfigError::NoDefaultRemote),
         };
         match self.remotes.get(&name) {
             Some(r) if r.url.is_some() => Ok((name, r.clone())),
