@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# git-dvc remote benchmark: push, and fresh clone + pull, against a directory
+# remote (on the repos' filesystem, and on a tmpfs) and a local S3-compatible
+# server (s3s-fs), side by side with DVC, git-lfs (file:// remote only) and
+# the floor (cp). See
+# bench/README.md. Run bench/setup.sh once first, and for S3
+# bench/s3s-fs-install.sh (a patched s3s-fs) and `.venv/bin/pip install dvc-s3`.
+#
+#   bench/remote.sh                                         # full size: 1 GiB, 5000 files, 3 runs
+#   BENCH_BIG_MB=16 BENCH_SMALL_N=200 BENCH_RUNS=1 bench/remote.sh   # quick
+#
+# Knobs (environment):
+#   BENCH_DIR        scratch dir (default /tmp/git-dvc-bench-remote); removed at the end
+#   BENCH_KEEP=1     keep BENCH_DIR afterwards
+#   BENCH_BIG_MB     size of the scenario (a) file in MiB (default 1024)
+#   BENCH_SMALL_N    number of files in scenario (b) (default 5000)
+#   BENCH_SMALL_KB   size of each scenario (b) file in KiB (default 64)
+#   BENCH_RUNS       hyperfine runs per measurement (default 3)
+#   BENCH_WARMUP     hyperfine warmup runs (default 0)
+#   BENCH_TOOLS      subset of "git-dvc git-lfs dvc floor"
+#   BENCH_SCENARIOS  subset of "a b"
+#   BENCH_REMOTES    subset of "dir tmpfs s3"
+#   BENCH_TMPFS_DIR  where the tmpfs remotes go (default /dev/shm/git-dvc-bench-remote)
+#   BENCH_MEM=0      skip the peak-memory runs
+#   BENCH_GITDVC     git-dvc binary (default target/release/git-dvc; never built here)
+#   BENCH_DVC        dvc executable (default bench/.venv/bin/dvc, needs dvc-s3 for S3)
+#   BENCH_S3S        s3s-fs binary (default /tmp/s3s-bin/bin/s3s-fs, from bench/s3s-fs-install.sh)
+set -euo pipefail
+
+SCRIPT=remote.sh
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+
+BENCH_DIR="${BENCH_DIR:-/tmp/git-dvc-bench-remote}"
+BIG_MB="${BENCH_BIG_MB:-1024}"
+SMALL_N="${BENCH_SMALL_N:-5000}"
+SMALL_KB="${BENCH_SMALL_KB:-64}"
+RUNS="${BENCH_RUNS:-3}"
+WARMUP="${BENCH_WARMUP:-0}"
+TOOLS="${BENCH_TOOLS:-git-dvc git-lfs dvc floor}"
+SCENARIOS="${BENCH_SCENARIOS:-a b}"
+REMOTES="${BENCH_REMOTES:-dir tmpfs s3}"
+TMPFS_DIR="${BENCH_TMPFS_DIR:-/dev/shm/git-dvc-bench-remote}"
+MEM="${BENCH_MEM:-1}"
+KEEP="${BENCH_KEEP:-0}"
+GITDVC_SRC="${BENCH_GITDVC:-$ROOT/target/release/git-dvc}"
+DVC="${BENCH_DVC:-$HERE/.venv/bin/dvc}"
+S3S="${BENCH_S3S:-/tmp/s3s-bin/bin/s3s-fs}" # bench/s3s-fs-install.sh puts it there
+PY="${PYTHON:-python3}"
+
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
+
+has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
+has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+has_remote() { [[ " $REMOTES " == *" $1 "* ]]; }
+
+for n in "$BIG_MB" "$SMALL_N" "$SMALL_KB"; do
+    [[ "$n" =~ ^[0-9]+$ ]] || die "size/count knobs must be whole numbers ($n)"
+done
+for t in $TOOLS; do
+    case "$t" in git-dvc | git-lfs | dvc | floor) ;; *) die "unknown tool in BENCH_TOOLS: $t" ;; esac
+done
+for t in $REMOTES; do
+    case "$t" in dir | tmpfs | s3) ;; *) die "unknown remote in BENCH_REMOTES: $t" ;; esac
+done
+if has_remote tmpfs; then
+    case "$TMPFS_DIR" in
+        /*/*) ;;
+        *) die "BENCH_TMPFS_DIR must be an absolute path below a mount point ($TMPFS_DIR)" ;;
+    esac
+    [[ "$TMPFS_DIR" != *[[:space:]\'\"\$\\]* ]] || die "BENCH_TMPFS_DIR must be a plain path ($TMPFS_DIR)"
+fi
+if has_tool git-lfs; then command -v git-lfs >/dev/null 2>&1 || die "git-lfs not found: run bench/setup.sh"; fi
+if has_tool dvc; then [ -x "$DVC" ] || die "dvc not found at $DVC: run bench/setup.sh"; fi
+if has_remote s3; then
+    [ -x "$S3S" ] || die "s3s-fs not found at $S3S: run bench/s3s-fs-install.sh (or set BENCH_S3S, or BENCH_REMOTES=dir)"
+    if has_tool dvc; then
+        "$DVC" version 2>/dev/null | grep -qi 's3' || "$HERE/.venv/bin/python" -c 'import dvc_s3' 2>/dev/null ||
+            die "DVC lacks S3 support: $HERE/.venv/bin/pip install dvc-s3"
+    fi
+fi
+
+bench_init
+if has_remote tmpfs; then
+    if [ -e "$TMPFS_DIR" ] && [ ! -e "$TMPFS_DIR/.git-dvc-bench" ] && [ -n "$(ls -A "$TMPFS_DIR" 2>/dev/null)" ]; then
+        die "$TMPFS_DIR exists, is not empty and is not a bench dir; pick another BENCH_TMPFS_DIR"
+    fi
+    mkdir -p "$TMPFS_DIR"
+    touch "$TMPFS_DIR/.git-dvc-bench"
+    BENCH_EXTRA_DIRS+=("$TMPFS_DIR")
+    [ "$(stat -f -c %T "$TMPFS_DIR")" = "$(stat -f -c %T "$WORK")" ] && [ "$(stat -c %d "$TMPFS_DIR")" = "$(stat -c %d "$WORK")" ] &&
+        die "BENCH_TMPFS_DIR ($TMPFS_DIR) must be on another filesystem than BENCH_DIR"
+fi
+
+# A global install, as a user has: a fresh clone smudges through git-dvc
+# (and git-lfs) with no further command.
+git dvc install --global --quiet
+if has_tool git-lfs; then git lfs install --skip-repo >/dev/null; fi
+
+section "versions and machine"
+print_versions
+[ -x "$S3S" ] && echo "s3s-fs:     $("$S3S" --version 2>/dev/null | head -n1 || echo '?') ($S3S)"
+echo "parameters: BENCH_BIG_MB=$BIG_MB BENCH_SMALL_N=$SMALL_N BENCH_SMALL_KB=$SMALL_KB BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP"
+echo "            BENCH_TOOLS='$TOOLS' BENCH_SCENARIOS='$SCENARIOS' BENCH_REMOTES='$REMOTES' BENCH_MEM=$MEM"
+echo "transfer:   git-dvc transfer.jobs default (8); dvc --jobs default (4 x cpus); git-lfs lfs.concurrenttransfers default (8)"
+
+# ---------------------------------------------------------------- S3 server
+S3_PORT="" S3_ROOT="$BENCH_DIR/s3root" S3_BUCKET=bench S3_ENDPOINT=""
+if has_remote s3; then
+    section "S3-compatible server (s3s-fs on 127.0.0.1)"
+    S3_PORT=$(free_port)
+    S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+    rm -rf "$S3_ROOT"
+    mkdir -p "$S3_ROOT/$S3_BUCKET" # a bucket is a directory under the root
+    export AWS_ACCESS_KEY_ID=benchaccesskey AWS_SECRET_ACCESS_KEY=benchsecretkey
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+    RUST_LOG=warn "$S3S" --host 127.0.0.1 --port "$S3_PORT" \
+        --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$S3_ROOT" \
+        >"$RES/logs/s3s-fs.log" 2>&1 &
+    BENCH_PIDS+=($!)
+    wait_port "$S3_PORT" || { tail "$RES/logs/s3s-fs.log"; die "s3s-fs did not start"; }
+    echo "s3s-fs pid ${BENCH_PIDS[-1]} on $S3_ENDPOINT, root $S3_ROOT, bucket '$S3_BUCKET'"
+fi
+
+# ---------------------------------------------------------------- data
+section "deterministic data (AES-128-CTR keystream, fixed keys)"
+KEY_BIG=00112233445566778899aabbccddeeff   # = run.sh's big_v1
+KEY_SMALL=0123456789abcdef0123456789abcdef # = run.sh's small_v1
+stamp="big=$BIG_MB small=$SMALL_N x $SMALL_KB KiB keys=$KEY_BIG,$KEY_SMALL v1"
+if [ "$(cat "$DATA/.stamp" 2>/dev/null)" != "$stamp" ]; then
+    rm -rf "$DATA" && mkdir -p "$DATA"
+    t0=$SECONDS
+    if has_scenario a; then
+        mkdir -p "$DATA/a"
+        "$PY" "$HERE/gendata.py" big "$DATA/a/big.bin" "$BIG_MB" "$KEY_BIG"
+    fi
+    if has_scenario b; then
+        "$PY" "$HERE/gendata.py" small "$DATA/b" "$SMALL_N" "$SMALL_KB" "$KEY_SMALL" d
+    fi
+    echo "$stamp" >"$DATA/.stamp"
+    echo "generated in $((SECONDS - t0)) s"
+else
+    echo "reusing $DATA"
+fi
+for s in a b; do
+    has_scenario $s || continue
+    manifest "$DATA/$s" >"$DATA/$s.sha256"
+    echo "($s) $(wc -l <"$DATA/$s.sha256") file(s), $(du -sh "$DATA/$s" | cut -f1)"
+done
+
+# ---------------------------------------------------------------- per-tool commands
+# Where each tool's data remote lives. dir: a directory on the repos'
+# filesystem; tmpfs: a directory on another filesystem (no hard links
+# possible); s3: a prefix in the bucket, i.e. a directory under s3s-fs's root.
+# git-lfs's remote is its bare origin repo's lfs/, so for tmpfs that repo
+# lives on the tmpfs too.
+origin_dir() { # tool kind
+    if [ "$1" = git-lfs ] && [ "$2" = tmpfs ]; then echo "$TMPFS_DIR/$1-origin.git"; else echo "$WORK/$1-origin.git"; fi
+}
+remote_dir() { # tool kind
+    if [ "$1" = git-lfs ]; then
+        echo "$(origin_dir "$1" "$2")/lfs"
+        return
+    fi
+    case "$2" in
+        dir) echo "$WORK/$1-remote" ;;
+        tmpfs) echo "$TMPFS_DIR/$1-remote" ;;
+        s3) echo "$S3_ROOT/$S3_BUCKET/$1" ;;
+    esac
+}
+
+source_setup() { # tool kind scenario: untimed: the source repo with the data committed, git history pushed to a bare origin
+    local tool=$1 kind=$2 s=$3 src="$WORK/$1-src" origin url
+    origin=$(origin_dir "$tool" "$kind")
+    case "$kind" in
+        dir | tmpfs) url=$(remote_dir "$tool" "$kind") ;;
+        s3) url="s3://$S3_BUCKET/$tool" ;;
+    esac
+    local cp_data="mkdir -p data && cp -r $DATA/$s/. data/"
+    local to_origin="git init -q --bare $origin && git remote add origin file://$origin && git push -q --no-verify origin main"
+    case "$tool" in
+        git-dvc)
+            local add="git dvc remote add -d storage $url --quiet"
+            [ "$kind" = s3 ] && add="$add --endpoint $S3_ENDPOINT"
+            echo "rm -rf $src $origin && git init -q $src && cd $src && git dvc install --local --quiet && git dvc track 'data/**' && $add && $cp_data && git add -A && git commit -qm data && $to_origin"
+            ;;
+        git-lfs)
+            echo "rm -rf $src $origin && git init -q $src && cd $src && git lfs install --local && git lfs track 'data/**' && $cp_data && git add -A && git commit -qm data && $to_origin"
+            ;;
+        dvc)
+            local add="$DVC remote add -q -d storage $url"
+            [ "$kind" = s3 ] && add="$add && $DVC remote modify storage endpointurl $S3_ENDPOINT"
+            echo "rm -rf $src $origin && git init -q $src && cd $src && $DVC init -q && $add && $cp_data && $DVC add -q data && git add -A && git commit -qm data && $to_origin"
+            ;;
+    esac
+}
+
+empty_remote() { # tool kind
+    local d
+    d=$(remote_dir "$1" "$2")
+    # s3s-fs keeps each object's metadata in dot files at its root
+    # (.bucket-<b64>.object-<b64>.*.json); only one tool uses the server at a time.
+    local side=""
+    [ "$2" = s3 ] && side=" && find $S3_ROOT -maxdepth 1 -type f -name '.*' -delete"
+    echo "chmod -R u+w $d 2>/dev/null; rm -rf $d && mkdir -p $d$side"
+}
+
+push_cmd() { # tool scenario kind
+    local src="$WORK/$1-src"
+    case "$1" in
+        git-dvc) echo "cd $src && git dvc push --quiet" ;;
+        git-lfs) echo "cd $src && git lfs push --all origin main >/dev/null" ;; # --all: without it git-lfs skips what origin/main (already pushed, no LFS objects yet) reaches
+        dvc) echo "cd $src && $DVC push -q" ;;
+        floor) echo "cp -r $DATA/$2/. $(remote_dir floor "$3")/" ;;
+    esac
+}
+
+clone_prep() { # tool
+    local c="$WORK/$1-clone" p="chmod -R u+w $WORK/$1-clone 2>/dev/null; rm -rf $WORK/$1-clone"
+    # DVC keeps per-repo state (data index, hashes) in its site cache, keyed by
+    # the repo's path: a fresh clone at the same path must not find it.
+    [ "$1" = dvc ] && p="$p $DVC_SITE_CACHE_DIR/repo"
+    echo "$p"
+}
+
+clone_cmd() { # tool kind
+    local c="$WORK/$1-clone" origin
+    origin="file://$(origin_dir "$1" "$2")"
+    case "$1" in
+        git-dvc | git-lfs) echo "git clone -q $origin $c" ;;
+        dvc) echo "git clone -q $origin $c && cd $c && $DVC pull -q" ;;
+        floor) echo "cp -r $(remote_dir floor "$2") $c" ;;
+    esac
+}
+
+count_objects() { # dir: regular files under it, ignoring s3s-fs / tool side files
+    find "$1" -type f ! -name '.*' ! -name '*.tmp' 2>/dev/null | wc -l
+}
+
+# ---------------------------------------------------------------- scenarios
+for s in $SCENARIOS; do
+    case $s in
+        a) label="a ${BIG_MB} MiB file"; want=1 ;;
+        b) label="b ${SMALL_N}x${SMALL_KB}K"; want=$SMALL_N ;;
+        *) die "unknown scenario $s" ;;
+    esac
+    for kind in $REMOTES; do
+        section "($s) $label: push, clone + pull; $kind remote"
+        for tool in $TOOLS; do
+            if [ "$kind" = s3 ] && { [ "$tool" = git-lfs ] || [ "$tool" = floor ]; }; then
+                continue # git-lfs speaks only to an LFS server (or file://); no cp floor for S3
+            fi
+            rdir=$(remote_dir "$tool" "$kind")
+            scen_push="$label, $kind: push"
+            scen_clone="$label, $kind: clone+pull"
+            if [ "$tool" != floor ] && ! setup_step "$s $kind $tool source repo" "$(source_setup "$tool" "$kind" "$s")"; then
+                printf '%s\t%s\tFAILED\t%s\n' "$scen_push" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
+                printf '%s\t%s\tFAILED\t%s\n' "$scen_clone" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
+                continue
+            fi
+            # push: every run starts from an empty remote
+            want_push=$want
+            [ "$tool" = dvc ] && want_push=$((want + 1)) # DVC also stores the listing of data/ (.dir)
+            pushed=0
+            if hf "$scen_push" "$tool" "$(empty_remote "$tool" "$kind")" "$(push_cmd "$tool" "$s" "$kind")"; then pushed=1; fi
+            got=$(count_objects "$rdir")
+            if [ "$got" = "$want_push" ]; then
+                check "$tool" "$scen_push" ok "remote holds $got objects"
+            else
+                check "$tool" "$scen_push" bad "REMOTE HOLDS $got OBJECTS, expected $want_push"
+            fi
+            if [ "$MEM" = 1 ] && setup_step "mem $scen_push $tool" "$(empty_remote "$tool" "$kind")"; then
+                memrun "$scen_push" "$tool" "$(push_cmd "$tool" "$s" "$kind")"
+            fi
+            # clone + pull from the remote the last push filled
+            if [ "$pushed" = 1 ] || [ "$MEM" = 1 ]; then
+                if hf "$scen_clone" "$tool" "$(clone_prep "$tool")" "$(clone_cmd "$tool" "$kind")"; then
+                    c="$WORK/$tool-clone"
+                    if [ "$tool" = floor ]; then
+                        got=$(count_objects "$c")
+                        if [ "$got" = "$want" ]; then check "$tool" "$scen_clone" ok "copy holds $got files"; else check "$tool" "$scen_clone" bad "COPY HOLDS $got FILES, expected $want"; fi
+                    else
+                        msg=""
+                        [ "$(manifest "$c/data")" = "$(cat "$DATA/$s.sha256")" ] || msg="CONTENT WRONG: data/ differs from the source ($(find "$c/data" -type f | head -n1 | xargs -r head -c 60 | tr -c '[:print:]' '.'))"
+                        st=$(cd "$c" && git status --porcelain 2>&1 | head -n 3 | tr '\n' ' ')
+                        [ -z "$st" ] || msg="$msg GIT STATUS DIRTY: $st"
+                        if [ -z "$msg" ]; then check "$tool" "$scen_clone" ok "content OK, git status clean"; else check "$tool" "$scen_clone" bad "$msg"; fi
+                    fi
+                fi
+                if [ "$MEM" = 1 ] && setup_step "mem $scen_clone $tool" "$(clone_prep "$tool")"; then
+                    memrun "$scen_clone" "$tool" "$(clone_cmd "$tool" "$kind")"
+                fi
+            fi
+            chmod -R u+w "$WORK" 2>/dev/null || true
+            rm -rf "${WORK:?}/$tool-"* "$(origin_dir "$tool" "$kind")"
+            sh -c "$(empty_remote "$tool" "$kind")" && rm -rf "$rdir"
+        done
+    done
+done
+
+# ---------------------------------------------------------------- summary
+section "summary"
+echo "scenarios: '$SCENARIOS' (a: one ${BIG_MB} MiB file; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory)."
+echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
+echo "            floor: cp -r of the directory remote. git-lfs: directory (file://) remote only; no floor for S3."
+echo "dir: directory remote on the repos' filesystem; tmpfs: directory remote on $TMPFS_DIR (another filesystem:"
+echo "     no hard links); s3: s3s-fs on 127.0.0.1 (its root on the repos' filesystem)."
+echo
+"$PY" "$HERE/report.py" "$RES"
+if [ -s "$RES/checks.txt" ]; then
+    echo "Correctness checks that failed:"
+    sed 's/^/  /' "$RES/checks.txt"
+else
+    echo "Correctness checks: every push left the expected number of objects on the remote, every clone the expected content and a clean git status."
+fi
+if grep -q $'\tFAILED\t' "$RES/time.tsv" "$RES/mem.tsv" 2>/dev/null; then
+    echo "Some measurements FAILED (see above)."
+fi
