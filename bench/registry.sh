@@ -254,7 +254,10 @@ echo "import: 'git dvc import file://<registry> data' / 'dvc import file://<regi
 echo "update: 'git dvc update data' / 'dvc update data.dvc' after the registry's main moved from v1 to v2."
 echo "+ git commit: the same, then 'git add -A && git commit' (what the user commits: the data through"
 echo "the clean filter and data.import.toml for git-dvc; data.dvc and .gitignore for DVC)."
-echo "http.server requests served: $(grep -c '"GET ' "$RES/logs/http-server.log" || true) GET, $(grep -c '"HEAD ' "$RES/logs/http-server.log" || true) HEAD, $(grep -cE '" (4|5)[0-9][0-9] ' "$RES/logs/http-server.log" || true) answered 4xx/5xx."
+echo "http.server requests served (all runs, setup included):"
+for d in gitdvc dvc; do
+    echo "  /$d/: $(grep -c "\"GET /$d/" "$RES/logs/http-server.log" || true) GET, $(grep -c "\"HEAD /$d/" "$RES/logs/http-server.log" || true) HEAD, $(grep -E "\"[A-Z]+ /$d/" "$RES/logs/http-server.log" | grep -cE '" (4|5)[0-9][0-9] ' || true) answered 4xx/5xx"
+done
 echo
 "$PY" "$HERE/report.py" "$RES"
 if [ -s "$RES/checks.txt" ]; then
