@@ -6,7 +6,7 @@
 //! any point leaves at worst a stray temp file.
 
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,30 @@ pub enum CacheError {
         expected: Oid,
         /// What the bytes hashed to.
         actual: Oid,
+    },
+    /// The object had the wrong length and has been moved out of the cache.
+    #[error("cached object {oid} has {actual} bytes, expected {expected}; moved to {}", .quarantined.display())]
+    Truncated {
+        /// The object.
+        oid: Oid,
+        /// The length recorded in the pointer.
+        expected: u64,
+        /// The length it had.
+        actual: u64,
+        /// Where it went.
+        quarantined: PathBuf,
+    },
+    /// The object's bytes do not hash to its id (bit rot, a bad disk, a
+    /// hand edit). It has been moved out of the cache so it is never served
+    /// again; a fetch brings a good copy back.
+    #[error("cached object {oid} is corrupt (its content hashes to {actual}); moved to {}", .quarantined.display())]
+    Corrupt {
+        /// The object.
+        oid: Oid,
+        /// What its bytes hash to.
+        actual: Oid,
+        /// Where it went.
+        quarantined: PathBuf,
     },
     /// An I/O error on a path in the cache.
     #[error("{action} {path}: {source}")]
@@ -112,15 +136,116 @@ impl Cache {
         Ok(file)
     }
 
+    /// Opens an object whose every byte is checked against its id as it is
+    /// read: the reader fails at end of input (before a caller could commit
+    /// what it copied) when the content is not the object's, and the object
+    /// is quarantined. Content leaving the cache goes through this or
+    /// [`Cache::read_checked`]; hashing as the bytes stream costs one SHA-256
+    /// pass and no extra read.
+    pub fn open_verified(&self, oid: &Oid, size: u64) -> Result<VerifiedReader, CacheError> {
+        let file = self.open_or_quarantine(oid, size)?;
+        Ok(VerifiedReader {
+            cache: self.clone(),
+            oid: *oid,
+            inner: file,
+            hasher: crate::oid::Hasher::new(),
+            done: false,
+        })
+    }
+
+    /// [`Cache::open`], but an object of the wrong size is quarantined.
+    fn open_or_quarantine(&self, oid: &Oid, size: u64) -> Result<File, CacheError> {
+        match self.open(oid, size) {
+            Err(CacheError::WrongSize {
+                oid,
+                expected,
+                actual,
+                ..
+            }) => {
+                let quarantined = self.quarantine(&oid)?;
+                Err(CacheError::Truncated {
+                    oid,
+                    expected,
+                    actual,
+                    quarantined,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Checks an object before any of it is handed on, for consumers that
+    /// cannot take bytes back once sent (Git's smudge pipe, an upload):
+    /// small objects come back in memory after one read, larger ones as the
+    /// file, rewound after a hashing pass (the second read comes from the
+    /// page cache). A corrupt object is quarantined.
+    pub fn read_checked(&self, oid: &Oid, size: u64) -> Result<Checked, CacheError> {
+        let path = self.object_path(oid);
+        let mut file = self.open_or_quarantine(oid, size)?;
+        let read_err = io_err("cannot read", &path);
+        if size <= CHECK_IN_MEMORY {
+            let mut bytes = Vec::with_capacity(size as usize);
+            (&mut file)
+                .take(size + 1)
+                .read_to_end(&mut bytes)
+                .map_err(read_err)?;
+            self.expect_hash(oid, Oid::hash_bytes(&bytes))?;
+            return Ok(Checked::Bytes(bytes));
+        }
+        let (actual, _) = Oid::hash_reader(&mut file).map_err(read_err)?;
+        self.expect_hash(oid, actual)?;
+        file.rewind().map_err(io_err("cannot read", &path))?;
+        Ok(Checked::File(file))
+    }
+
+    /// Checks an object without reading it out (push checks before upload).
+    pub fn verify(&self, oid: &Oid, size: u64) -> Result<(), CacheError> {
+        let path = self.object_path(oid);
+        let file = self.open_or_quarantine(oid, size)?;
+        let (actual, _) = Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))
+            .map_err(io_err("cannot read", &path))?;
+        self.expect_hash(oid, actual)
+    }
+
+    fn expect_hash(&self, oid: &Oid, actual: Oid) -> Result<(), CacheError> {
+        if actual == *oid {
+            return Ok(());
+        }
+        let quarantined = self.quarantine(oid)?;
+        Err(CacheError::Corrupt {
+            oid: *oid,
+            actual,
+            quarantined,
+        })
+    }
+
+    /// Where corrupt objects are kept for inspection: out of the object
+    /// layout (so nothing serves them), inside the cache (so nothing is lost).
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
+
+    /// Moves a corrupt object to the quarantine; returns where it went.
+    pub fn quarantine(&self, oid: &Oid) -> Result<PathBuf, CacheError> {
+        let dir = self.quarantine_dir();
+        fs::create_dir_all(&dir).map_err(io_err("cannot create", &dir))?;
+        let dest = dir.join(oid.to_hex());
+        let src = self.object_path(oid);
+        match fs::rename(&src, &dest) {
+            Ok(()) => Ok(dest),
+            // Another reader quarantined it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(dest),
+            Err(e) => Err(io_err("cannot quarantine", &src)(e)),
+        }
+    }
+
     /// Starts writing a new object whose id is not known yet (the clean
     /// filter): the id comes out of [`ObjectWriter::commit`].
     pub fn writer(&self) -> Result<ObjectWriter, CacheError> {
         let tmp = self.tmp_dir();
         fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
-        let file = tempfile::Builder::new()
-            .prefix("incoming-")
-            .tempfile_in(&tmp)
-            .map_err(io_err("cannot create a temp file in", &tmp))?;
+        let file =
+            locked_temp(&tmp, "incoming-").map_err(io_err("cannot create a temp file in", &tmp))?;
         Ok(ObjectWriter {
             cache: self.clone(),
             inner: HashingWriter::new(file),
@@ -159,6 +284,13 @@ impl Cache {
         }
     }
 
+    /// Removes the temp files that interrupted writers (a killed `git add`,
+    /// fetch or push) left behind; those of running writers are kept.
+    /// Returns how many files and bytes went.
+    pub fn remove_stale_temps(&self) -> Result<(usize, u64), CacheError> {
+        remove_stale_temps_in(&self.tmp_dir(), "incoming-")
+    }
+
     /// Every object id present, in no particular order. Stray files (temp
     /// files, names that are not ids) are skipped.
     pub fn list(&self) -> Result<Vec<Oid>, CacheError> {
@@ -185,6 +317,56 @@ impl Cache {
             }
         }
         Ok(out)
+    }
+}
+
+/// Objects up to this size are checked in memory before they are served.
+const CHECK_IN_MEMORY: u64 = 4 << 20;
+
+/// An object checked by [`Cache::read_checked`].
+pub enum Checked {
+    /// The whole content (small objects).
+    Bytes(Vec<u8>),
+    /// The object file, positioned at its start.
+    File(File),
+}
+
+/// A reader over a cache object that hashes what it yields and fails at
+/// the end when the content is not the object's (see [`Cache::open_verified`]).
+pub struct VerifiedReader {
+    cache: Cache,
+    oid: Oid,
+    inner: File,
+    hasher: crate::oid::Hasher,
+    done: bool,
+}
+
+impl Read for VerifiedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.hasher.update(&buf[..n]);
+        } else if !self.done && !buf.is_empty() {
+            self.done = true;
+            let actual = std::mem::take(&mut self.hasher).finish();
+            if let Err(e) = self.cache.expect_hash(&self.oid, actual) {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Splits the corruption a [`VerifiedReader`] reported out of an I/O error
+/// (`Ok`), or gives the error back (`Err`) when it is an ordinary one.
+pub fn corruption(e: io::Error) -> Result<CacheError, io::Error> {
+    if !e.get_ref().is_some_and(|inner| inner.is::<CacheError>()) {
+        return Err(e);
+    }
+    match e.into_inner().map(|inner| inner.downcast::<CacheError>()) {
+        Some(Ok(c)) => Ok(*c),
+        Some(Err(inner)) => Err(io::Error::other(inner)),
+        None => Err(io::Error::other("unknown error")),
     }
 }
 
@@ -254,6 +436,56 @@ impl Cache {
             .map_err(|e| io_err("cannot move an object to", &dest)(e.error))?;
         Ok(())
     }
+}
+
+/// A temp file in `dir` whose name starts with `prefix`, holding an
+/// exclusive lock for as long as it is open. The lock is how
+/// [`remove_stale_temps_in`] tells a running writer's file from one a killed
+/// process left: the kernel drops the lock when the process dies.
+pub fn locked_temp(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFile> {
+    let file = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
+    rustix::fs::flock(file.as_file(), rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(file)
+}
+
+/// Deletes the files named `prefix*` in `dir` that no live process holds
+/// locked (see [`locked_temp`]); returns how many and their bytes.
+pub fn remove_stale_temps_in(dir: &Path, prefix: &str) -> Result<(usize, u64), CacheError> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((0, 0)),
+        Err(e) => return Err(io_err("cannot list", dir)(e)),
+    };
+    let (mut files, mut bytes) = (0, 0);
+    for ent in rd.flatten() {
+        let name = ent.file_name();
+        if !name.to_str().is_some_and(|n| n.starts_with(prefix)) {
+            continue;
+        }
+        let path = ent.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let Ok(f) = File::open(&path) else { continue };
+        match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            // Held: a writer is still at work.
+            Err(rustix::io::Errno::WOULDBLOCK) => continue,
+            Err(e) => return Err(io_err("cannot lock", &path)(e.into())),
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                files += 1;
+                bytes += meta.len();
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("cannot remove", &path)(e)),
+        }
+    }
+    Ok((files, bytes))
 }
 
 /// Copies with a large buffer; `std::io::copy` uses 8 KiB, which costs

@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -48,36 +47,24 @@ pub fn matches_pathspec(path: &str, specs: &[String]) -> bool {
         })
 }
 
-/// True when Git applies git-dvc's filter to `path`.
-pub fn is_tracked_path(repo: &Repo, path: &str) -> bool {
-    matches!(
-        repo.git.get_attr(
-            Path::new(path),
-            "filter",
-            git2::AttrCheckFlags::FILE_THEN_INDEX
-        ),
-        Ok(Some("dvc"))
-    )
-}
-
 /// Finds index entries (restricted to `specs`) whose worktree file holds a
 /// pointer text. Cheap: only files no larger than a pointer are opened.
+/// Entries outside a sparse-checkout cone have no worktree file to fill.
 pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, Error> {
     let root = repo.workdir()?;
-    let index = repo.git.index()?;
+    let odb = repo.git.odb()?;
     let mut out = Vec::new();
-    for entry in index.iter() {
-        let stage = (entry.flags >> 12) & 3;
-        if stage != 0 || (entry.mode & 0o170000) != 0o100000 {
+    for entry in crate::index::read(repo)? {
+        if entry.stage != 0 || !entry.is_file() || entry.skip_worktree {
             continue;
         }
-        let Ok(path) = std::str::from_utf8(&entry.path) else {
+        let Some(path) = entry.path_str() else {
             continue;
         };
         if !matches_pathspec(path, specs) {
             continue;
         }
-        let abs = root.join(std::ffi::OsStr::from_bytes(&entry.path));
+        let abs = root.join(entry.os_path());
         let Ok(meta) = fs::symlink_metadata(&abs) else {
             continue;
         };
@@ -90,13 +77,9 @@ pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, 
         if pointer.size <= MAX_POINTER_SIZE as u64 && meta.len() == pointer.size {
             // A small content file that happens to look like a pointer is
             // told apart by what the index holds.
-            match repo.git.find_blob(entry.id) {
-                Ok(b) if Pointer::parse(b.content()).ok() == Some(pointer) => {}
-                _ => continue,
+            if crate::tracked::blob_pointer(&odb, entry.id) != Some(pointer) {
+                continue;
             }
-        }
-        if !is_tracked_path(repo, path) {
-            continue;
         }
         out.push(PointerFile {
             path: path.to_string(),
@@ -104,6 +87,10 @@ pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, 
             executable: entry.mode & 0o111 != 0,
         });
     }
+    let paths: Vec<&[u8]> = out.iter().map(|f| f.path.as_bytes()).collect();
+    let filtered = crate::attributes::dvc_filtered(repo, &paths)?;
+    let mut filtered = filtered.into_iter();
+    out.retain(|_| filtered.next().unwrap_or(false));
     Ok(out)
 }
 
@@ -150,7 +137,7 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
 }
 
 fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
-    let mut src = cache.open(&f.pointer.oid, f.pointer.size)?;
+    let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
     let dir = dest.parent().unwrap_or(Path::new("."));
     let io_err = |action| {
         move |source| CacheError::Io {
@@ -163,7 +150,10 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
         .prefix(".git-dvc-")
         .tempfile_in(dir)
         .map_err(io_err("cannot create a temp file beside"))?;
-    let copied = cache::copy(&mut src, tmp.as_file_mut()).map_err(io_err("cannot write"))?;
+    // A corrupt object fails here, before the rename: the worktree keeps
+    // its pointer and nothing is staged.
+    let copied = cache::copy(&mut src, tmp.as_file_mut())
+        .map_err(|e| cache::corruption(e).unwrap_or_else(io_err("cannot write")))?;
     if copied != f.pointer.size {
         return Err(CacheError::WrongSize {
             oid: f.pointer.oid,

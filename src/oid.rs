@@ -54,6 +54,11 @@ impl Oid {
         &self.0
     }
 
+    /// The id of `bytes`.
+    pub fn hash_bytes(bytes: &[u8]) -> Oid {
+        Oid(Sha256::digest(bytes).into())
+    }
+
     /// Hashes a whole reader, returning its id and length. Used where content
     /// must be identified without being stored (`git dvc pointer`, fsck).
     pub fn hash_reader(mut r: impl Read) -> io::Result<(Oid, u64)> {
@@ -90,6 +95,28 @@ impl fmt::Display for Oid {
 impl fmt::Debug for Oid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Oid({})", self.to_hex())
+    }
+}
+
+/// An incremental SHA-256 that yields an [`Oid`]: for readers that check
+/// bytes as they pass.
+#[derive(Default, Clone)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    /// A fresh hasher.
+    pub fn new() -> Hasher {
+        Hasher::default()
+    }
+
+    /// Feeds bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The id of everything fed.
+    pub fn finish(self) -> Oid {
+        Oid(self.0.finalize().into())
     }
 }
 

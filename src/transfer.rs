@@ -171,9 +171,19 @@ impl Transfer {
                         (self.remote.clone(), self.cache.clone(), bar.clone());
                     async move {
                         let r = async {
-                            if with_retries(|| remote.contains(&p.oid)).await? {
+                            if with_retries(|| remote.contains(&p.oid, Some(p.size))).await? {
                                 return Ok(false);
                             }
+                            // Corruption never spreads: the object is
+                            // hashed before any of it leaves (and
+                            // quarantined when it is bad).
+                            let c = cache.clone();
+                            tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))
+                                .await
+                                .map_err(|e| RemoteError::Failed {
+                                    remote: remote.name().to_string(),
+                                    message: e.to_string(),
+                                })??;
                             with_retries(|| remote.upload(&p.oid, p.size, &cache)).await?;
                             Ok(true)
                         }
@@ -207,7 +217,7 @@ impl Transfer {
             futures_util::stream::iter(oids.iter().copied())
                 .map(|oid| {
                     let remote = self.remote.clone();
-                    async move { (oid, with_retries(|| remote.contains(&oid)).await) }
+                    async move { (oid, with_retries(|| remote.contains(&oid, None)).await) }
                 })
                 .buffer_unordered(self.jobs)
                 .collect()
@@ -246,6 +256,8 @@ pub struct DelayFetcher {
     rx: mpsc::Receiver<(Oid, Result<u64, RemoteError>)>,
     pending: HashMap<Oid, Vec<String>>,
     failures: Vec<(String, RemoteError)>,
+    /// Bytes of delayed downloads, on a terminal (`git clone` shows it).
+    bar: Option<ProgressBar>,
 }
 
 /// The remote for `path`: the import it lies in (longest match), else the
@@ -291,6 +303,7 @@ impl DelayFetcher {
             rx,
             pending: HashMap::new(),
             failures: Vec::new(),
+            bar: None,
         })
     }
 
@@ -307,10 +320,22 @@ impl DelayFetcher {
             return false;
         };
         self.pending.insert(pointer.oid, vec![path.to_string()]);
+        // Created on the first download: the total grows as Git asks.
+        let bar = match &self.bar {
+            Some(bar) => {
+                bar.inc_length(pointer.size);
+                bar.clone()
+            }
+            None => self
+                .bar
+                .insert(progress_bar(pointer.size, "git-dvc: downloading"))
+                .clone(),
+        };
         let (cache, tx, limit) = (self.cache.clone(), self.tx.clone(), self.limit.clone());
         self.rt.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let r = with_retries(|| remote.download(&pointer.oid, &cache)).await;
+            bar.inc(pointer.size);
             let _ = tx.send((pointer.oid, r));
         });
         true
@@ -326,19 +351,23 @@ impl DelayFetcher {
         paths
     }
 
-    /// One warning naming why downloads failed (the filter's own summary
-    /// lists the files left as pointers).
-    pub fn finish(&mut self) {
+    /// Why downloads failed, naming the first failure (the filter's one
+    /// summary warning lists the files left as pointers).
+    pub fn finish(&mut self) -> Option<String> {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
         self.failures.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some((path, e)) = self.failures.first() {
+        let why = self.failures.first().map(|(path, e)| {
             let more = if self.failures.len() > 1 {
-                format!(" (and {} more objects)", self.failures.len() - 1)
+                format!(", and {} more", self.failures.len() - 1)
             } else {
                 String::new()
             };
-            ui::warn(&format!("could not fetch {path}{more}: {e}"));
-        }
+            format!("{path}: {e}{more}")
+        });
         self.failures.clear();
+        why
     }
 }
 
@@ -416,9 +445,7 @@ impl<F: FnMut(Option<&str>) -> Option<DelayFetcher>> Fetcher for LazyFetcher<F> 
         }
     }
 
-    fn finish(&mut self) {
-        if let Some(f) = self.state.as_mut().and_then(|s| s.as_mut()) {
-            f.finish();
-        }
+    fn finish(&mut self) -> Option<String> {
+        self.state.as_mut().and_then(|s| s.as_mut())?.finish()
     }
 }

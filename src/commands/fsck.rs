@@ -53,11 +53,8 @@ fn check_cache(ctx: &Ctx) -> Result<()> {
         }
     });
     let bad = bad.into_inner().expect("not poisoned");
-    let quarantine = ctx.cache.root().join("quarantine");
     for oid in &bad {
-        fs::create_dir_all(&quarantine)?;
-        let dest = quarantine.join(oid.to_hex());
-        fs::rename(ctx.cache.object_path(oid), &dest)?;
+        let dest = ctx.cache.quarantine(oid)?;
         ui::error(&format!("corrupt object {oid} moved to {}", dest.display()));
     }
     if bad.is_empty() {

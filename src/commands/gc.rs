@@ -26,7 +26,7 @@ pub fn keep_set(ctx: &Ctx, args: &GcArgs) -> Result<HashSet<Oid>> {
     if repo.git.head().is_ok() {
         add(tracked::in_rev(repo, "HEAD")?);
     }
-    add(tracked::in_index(repo)?);
+    add(tracked::in_index_all(repo)?);
     // The worktree: modified tracked files, whose content `git status` may
     // have stored already.
     if let Some(root) = repo.workdir.clone() {
@@ -147,6 +147,9 @@ pub fn run(args: &GcArgs) -> Result<()> {
                 plural(removed),
                 human_size(bytes)
             ));
+            if !args.dry_run {
+                report_temps(ctx.cache.remove_stale_temps()?, "the cache");
+            }
             if kept > 0 {
                 ui::warn(&format!(
                     "kept {kept} unused object{} ({}) that no remote is known to hold; push them first, or use --force to delete them anyway",
@@ -187,6 +190,10 @@ pub fn run(args: &GcArgs) -> Result<()> {
                 plural(removed),
                 transfer.remote_name()
             ));
+            if !args.dry_run {
+                let temps = transfer.block_on(transfer.remote().remove_stale_temps())?;
+                report_temps(temps, &format!("remote '{}'", transfer.remote_name()));
+            }
             if kept > 0 {
                 ui::warn(&format!(
                     "kept {kept} unused object{} that only remote '{}' holds; use --force to delete them anyway",
@@ -197,6 +204,17 @@ pub fn run(args: &GcArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line for the temp files of interrupted commands, when there were any.
+fn report_temps((files, bytes): (usize, u64), from: &str) {
+    if files > 0 {
+        ui::info(&format!(
+            "Removed {files} temp file{} ({}) left by interrupted commands from {from}.",
+            plural(files),
+            human_size(bytes)
+        ));
+    }
 }
 
 fn plural(n: usize) -> &'static str {

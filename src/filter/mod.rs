@@ -13,7 +13,7 @@ pub mod process;
 
 use std::io::{self, Read, Seek, Write};
 
-use crate::cache::{self, Cache, CacheError};
+use crate::cache::{self, Cache, CacheError, Checked};
 use crate::oid::HashingWriter;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::ui;
@@ -36,6 +36,16 @@ pub enum FilterError {
     /// The worktree file changed while Git was sending it.
     #[error("{path} changed while it was being added; run `git add` again")]
     Changed {
+        /// The file.
+        path: String,
+    },
+    /// The file is two pointers with merge conflict markers, not data.
+    #[error(
+        "{path} holds the conflict markers of a merge of two git-dvc pointers, not data; \
+         take one side with `git checkout --ours {path}` or `git checkout --theirs {path}` \
+         (set GIT_DVC_ALLOW_CONFLICT_TEXT=1 to store this text as data anyway)"
+    )]
+    ConflictText {
         /// The file.
         path: String,
     },
@@ -148,13 +158,26 @@ impl Filter {
             path: path.to_string(),
             source,
         };
-        let mut head = [0u8; MAX_POINTER_SIZE + 1];
-        let n = read_head(input, &mut head).map_err(input_err)?;
+        let mut head = vec![0u8; MAX_POINTER_SIZE + 1];
+        let mut n = read_head(input, &mut head).map_err(input_err)?;
         if n == 0 {
             return Ok(Vec::new());
         }
         if n <= MAX_POINTER_SIZE && Pointer::parse(&head[..n]).is_ok() {
             return Ok(head[..n].to_vec());
+        }
+        if crate::merge::could_be_conflict_text(&head[..n]) {
+            // Perhaps two pointers text-merged with conflict markers: look
+            // at enough of it to tell, and never store that as data.
+            head.resize(crate::merge::CONFLICT_TEXT_MAX + 1, 0);
+            n += read_head(input, &mut head[n..]).map_err(input_err)?;
+            if crate::merge::is_conflicted_pointer_text(&head[..n])
+                && !crate::env_flag("GIT_DVC_ALLOW_CONFLICT_TEXT")
+            {
+                return Err(FilterError::ConflictText {
+                    path: path.to_string(),
+                });
+            }
         }
         let store_err = |source| FilterError::Store {
             path: path.to_string(),
@@ -226,9 +249,19 @@ impl Filter {
         if self.skip_smudge {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
-        match self.cache.open(&pointer.oid, pointer.size) {
-            Ok(file) => Ok(Smudged::Object(file)),
+        // Nothing leaves the cache unchecked: Git cannot take back bytes
+        // once they are in the pipe, so the object is hashed first.
+        match self.cache.read_checked(&pointer.oid, pointer.size) {
+            Ok(Checked::Bytes(b)) => Ok(Smudged::Bytes(b)),
+            Ok(Checked::File(f)) => Ok(Smudged::Object(f)),
             Err(CacheError::Missing(_)) => {
+                self.missing.push(path.to_string());
+                Ok(Smudged::Bytes(blob.to_vec()))
+            }
+            Err(e @ (CacheError::Corrupt { .. } | CacheError::Truncated { .. })) => {
+                // Quarantined: the object is now missing, so a fetcher
+                // brings a good copy, or the pointer stays.
+                ui::error(&format!("{e} ({path})"));
                 self.missing.push(path.to_string());
                 Ok(Smudged::Bytes(blob.to_vec()))
             }
@@ -240,7 +273,9 @@ impl Filter {
     }
 
     /// Looks a pointer up without reading input: for the re-request of a
-    /// delayed blob, whose content Git does not send again.
+    /// delayed blob, whose content Git does not send again. Only called
+    /// after a download into the cache, which verified every byte on the way
+    /// in, so the object is not hashed a second time.
     pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer) -> Smudged {
         match self.cache.open(&pointer.oid, pointer.size) {
             Ok(file) => Smudged::Object(file),
@@ -280,9 +315,18 @@ impl Filter {
 
     /// Prints the one summary warning for everything left as a pointer.
     pub fn finish(&mut self) {
+        self.finish_with(None);
+    }
+
+    /// [`Filter::finish`], saying why downloads failed when they did.
+    pub fn finish_with(&mut self, fetch_failure: Option<&str>) {
         if !self.missing.is_empty() {
+            let why = match fetch_failure {
+                Some(why) => format!("they could not be fetched ({why})"),
+                None => "their objects are not in the cache".to_string(),
+            };
             ui::warn(&format!(
-                "{} left as pointers: their objects are not in the cache; run `git dvc pull` to fetch them",
+                "{} left as pointers: {why}; run `git dvc pull` to fetch them",
                 summary(&self.missing)
             ));
             self.missing.clear();

@@ -27,8 +27,11 @@ pub trait Fetcher {
     /// Blocks until at least one queued path is done (fetched or failed)
     /// and returns those; an empty list once nothing is pending.
     fn wait_available(&mut self) -> Vec<String>;
-    /// Reports what failed, once, when Git is done.
-    fn finish(&mut self) {}
+    /// Why downloads failed, if any did: said once, in the filter's one
+    /// summary warning, when Git is done.
+    fn finish(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// Protocol-level failures: Git sent something we do not understand, or
@@ -186,10 +189,8 @@ pub fn serve(
             }
         }
     }
-    if let Some(f) = fetcher {
-        f.finish();
-    }
-    filter.finish();
+    let why = fetcher.and_then(|f| f.finish());
+    filter.finish_with(why.as_deref());
     Ok(())
 }
 

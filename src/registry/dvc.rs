@@ -312,7 +312,7 @@ impl Remote for DvcObjects {
     fn name(&self) -> &str {
         self.inner.name()
     }
-    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+    async fn contains(&self, oid: &Oid, _size: Option<u64>) -> Result<bool, RemoteError> {
         Ok(self.md5_of.contains_key(oid))
     }
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

@@ -12,6 +12,9 @@ use super::{Remote, RemoteError, object_key, verify_err};
 use crate::cache::{self, Cache, CacheError};
 use crate::oid::Oid;
 
+/// Uploads in progress: `<root>/<xx>/.incoming-*`, locked while written.
+const TEMP_PREFIX: &str = ".incoming-";
+
 /// Objects under a local directory, written atomically like the cache.
 pub struct DirRemote {
     name: String,
@@ -52,9 +55,7 @@ impl DirRemote {
         drop(cache.open(oid, size)?);
         let dir = dest.parent().expect("object paths have a parent");
         fs::create_dir_all(dir).map_err(|e| self.failed("cannot create", dir, e))?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(dir)
+        let tmp = cache::locked_temp(dir, TEMP_PREFIX)
             .map_err(|e| self.failed("cannot create a temp file in", dir, e))?;
         let copied = fs::copy(cache.object_path(oid), tmp.path())
             .map_err(|e| self.failed("cannot write", tmp.path(), e))?;
@@ -79,8 +80,9 @@ impl Remote for DirRemote {
         &self.name
     }
 
-    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
-        Ok(fs::metadata(self.path(oid)).is_ok_and(|m| m.is_file()))
+    async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError> {
+        Ok(fs::metadata(self.path(oid))
+            .is_ok_and(|m| m.is_file() && size.is_none_or(|s| s == m.len())))
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
@@ -121,6 +123,26 @@ impl Remote for DirRemote {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.failed("cannot remove", &path, e)),
         }
+    }
+
+    async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
+        if self.read_only {
+            return Ok((0, 0));
+        }
+        let root = self.root.clone();
+        tokio::task::block_in_place(|| {
+            let mut total = (0, 0);
+            let Ok(rd) = fs::read_dir(&root) else {
+                return Ok(total);
+            };
+            for ent in rd.flatten() {
+                if ent.file_name().len() == 2 && ent.file_type().is_ok_and(|t| t.is_dir()) {
+                    let (n, b) = cache::remove_stale_temps_in(&ent.path(), TEMP_PREFIX)?;
+                    total = (total.0 + n, total.1 + b);
+                }
+            }
+            Ok(total)
+        })
     }
 
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {

@@ -137,11 +137,14 @@ impl Remote for HttpRemote {
         &self.name
     }
 
-    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+    async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError> {
         let url = self.url(oid);
         let resp = self.send(|| self.client.head(&url)).await?;
         match resp.status() {
-            s if s.is_success() => Ok(true),
+            s if s.is_success() => Ok(match (size, resp.content_length()) {
+                (Some(want), Some(have)) => want == have,
+                _ => true,
+            }),
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(false),
             s => Err(self.status_error(s, &format!("HEAD {url}"))),
         }

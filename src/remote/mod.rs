@@ -112,8 +112,10 @@ pub trait Remote: Send + Sync {
     /// The remote's name, for messages.
     fn name(&self) -> &str;
 
-    /// True when the remote holds the object.
-    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError>;
+    /// True when the remote holds the object and, when `size` is given and
+    /// the remote can tell, holds it at that size: a truncated object is not
+    /// "already there", so push replaces it.
+    async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError>;
 
     /// Downloads the object into `cache`, verifying it; returns its size.
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError>;
@@ -123,6 +125,12 @@ pub trait Remote: Send + Sync {
 
     /// Removes the object (gc on a remote).
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError>;
+
+    /// Removes what interrupted uploads left behind (gc); returns the files
+    /// and bytes removed. Remotes whose uploads are atomic have none.
+    async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
+        Ok((0, 0))
+    }
 
     /// Every object id on the remote.
     async fn list(&self) -> Result<Vec<Oid>, RemoteError>;

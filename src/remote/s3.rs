@@ -246,7 +246,7 @@ impl Remote for S3Remote {
         &self.name
     }
 
-    async fn contains(&self, oid: &Oid) -> Result<bool, RemoteError> {
+    async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError> {
         let r = self
             .client()
             .await
@@ -256,7 +256,10 @@ impl Remote for S3Remote {
             .send()
             .await;
         match r {
-            Ok(_) => Ok(true),
+            Ok(head) => Ok(match (size, head.content_length()) {
+                (Some(want), Some(have)) => i64::try_from(want).is_ok_and(|w| w == have),
+                _ => true,
+            }),
             Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(false),
             Err(e) => Err(self.classify(&format!("look up {oid}"), e)),
         }

@@ -149,15 +149,19 @@ fn damaged_cache_objects_are_not_served() {
     fs::remove_file(r.path.join("locked.bin")).unwrap();
     let out = r.git_run(["checkout", "--", "."]);
     assert_eq!(out.code, 0);
+    // Quarantined, so it is never served again (a fetch brings it back).
+    let quarantined = r.cache().join("quarantine").join(sha256(&v));
     assert!(
         out.stderr.contains(&format!(
-            "git-dvc: warning: short.bin left as a pointer: cached object {} has 5000 bytes, expected 10000 ({})\n",
+            "git-dvc: error: cached object {} has 5000 bytes, expected 10000; moved to {} (short.bin)\n",
             sha256(&v),
-            short.display()
+            quarantined.display()
         )),
         "{}",
         out.stderr
     );
+    assert!(!short.exists());
+    assert_eq!(fs::read(&quarantined).unwrap(), &v[..5000]);
     assert_eq!(r.read("short.bin"), pointer_for(&v).as_bytes());
     if !root_can_read {
         assert!(
