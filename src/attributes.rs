@@ -81,6 +81,36 @@ pub fn remove(text: &str, patterns: &[String]) -> (String, Vec<String>) {
     (out, removed)
 }
 
+/// Which of `paths` Git hands to git-dvc's filter (`filter=dvc`), asked of
+/// Git itself in one call, so every form of index and attribute source Git
+/// knows is honoured.
+pub fn dvc_filtered(
+    repo: &crate::repo::Repo,
+    paths: &[&[u8]],
+) -> Result<Vec<bool>, crate::error::Error> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut input = Vec::new();
+    for p in paths {
+        input.extend_from_slice(p);
+        input.push(0);
+    }
+    let out = repo.git_with_input(["check-attr", "-z", "--stdin", "filter"], &input)?;
+    // `<path>\0filter\0<value>\0` per path, in input order.
+    let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
+    let mut by_path = std::collections::HashMap::new();
+    for rec in fields.chunks(3) {
+        if let [path, _attr, value] = rec {
+            by_path.insert(*path, *value == b"dvc");
+        }
+    }
+    Ok(paths
+        .iter()
+        .map(|p| by_path.get(p).copied().unwrap_or(false))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,6 +142,9 @@ pub enum Command {
     /// Run a Git hook's work (what the hook scripts call).
     #[command(hide = true)]
     Hook(HookArgs),
+    /// Three-way merge of pointers (merge.dvc.driver).
+    #[command(hide = true)]
+    MergeDriver(MergeDriverArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }
@@ -435,6 +438,19 @@ pub struct OneShotArgs {
     #[arg(long)]
     pub skip: bool,
     /// The path Git is filtering (%f).
+    pub path: Option<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// The common ancestor's blob (%O).
+    pub base: PathBuf,
+    /// Our blob (%A); the result is written here.
+    pub ours: PathBuf,
+    /// Their blob (%B).
+    pub theirs: PathBuf,
+    /// The path being merged (%P), for messages.
     pub path: Option<String>,
 }
 

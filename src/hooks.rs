@@ -1,5 +1,7 @@
 //! The Git hooks git-dvc writes: post-checkout and post-merge (materialize
-//! pointers whose objects are now cached) and pre-push (upload first).
+//! pointers whose objects are now cached), pre-commit (warn about pointers
+//! about to be committed where no pattern tracks them) and pre-push (upload
+//! first).
 //!
 //! A hook file is git-dvc's only if it carries the marker line of the
 //! templates in `hooks/`; anything else is the user's and is never touched
@@ -18,9 +20,10 @@ use crate::repo::Repo;
 pub const MARKER: &str = "# git-dvc hook: written by `git dvc install`";
 
 /// The hooks git-dvc writes, with their scripts.
-pub const HOOKS: [(&str, &str); 3] = [
+pub const HOOKS: [(&str, &str); 4] = [
     ("post-checkout", include_str!("../hooks/post-checkout")),
     ("post-merge", include_str!("../hooks/post-merge")),
+    ("pre-commit", include_str!("../hooks/pre-commit")),
     ("pre-push", include_str!("../hooks/pre-push")),
 ];
 

@@ -18,7 +18,9 @@ pub mod error;
 pub mod filter;
 pub mod fsutil;
 pub mod hooks;
+pub mod index;
 pub mod man;
+pub mod merge;
 pub mod oid;
 pub mod pktline;
 pub mod pointer;
@@ -39,6 +41,12 @@ use crate::commands::Exit;
 /// Buffer size for streaming file content: large enough that syscalls and
 /// hashing calls are amortised, small enough to keep memory flat.
 pub const IO_BUF: usize = 1 << 20;
+
+/// True when the environment variable is set to something other than
+/// empty, `0` or `false`.
+pub fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
 
 /// Parses the command line, runs the command, and maps the outcome to an
 /// exit code: 0 on success, 1 on errors, 2 on usage errors (clap's).
@@ -95,6 +103,7 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
         Command::Clean(a) => filter::clean(a),
         Command::Smudge(a) => filter::smudge(a),
         Command::Hook(a) => hook::hook(a),
+        Command::MergeDriver(a) => merge_driver::run(a),
         Command::Completions(a) => {
             use std::io::Write;
             std::io::stdout().write_all(&man::completions(a.shell))?;

@@ -16,7 +16,8 @@ use crate::oid::Oid;
 /// inspected as a pointer, which keeps the check O(1) on large files.
 pub const MAX_POINTER_SIZE: usize = 200;
 
-const VERSION_LINE: &str = "version = \"git-dvc/1\"\n";
+/// The first line of every pointer.
+pub const VERSION_LINE: &str = "version = \"git-dvc/1\"\n";
 /// The prefix every git-dvc pointer version shares; a blob starting with it
 /// that does not parse is reported as a malformed pointer, not passed off as
 /// ordinary content without a word.

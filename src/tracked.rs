@@ -25,13 +25,24 @@ pub fn blob_pointer(odb: &git2::Odb<'_>, id: GitOid) -> Option<Pointer> {
     Pointer::parse(obj.data()).ok()
 }
 
-/// Tracked files in the index (stage 0), in index order.
+/// Tracked files in the index (stage 0) that the worktree holds, in index
+/// order: files outside a sparse-checkout cone are not the user's to see,
+/// fetch or check out.
 pub fn in_index(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
-    let index = repo.git.index()?;
+    index_pointers(repo, false)
+}
+
+/// Every tracked file in the index, those outside a sparse-checkout cone
+/// included (what gc keeps).
+pub fn in_index_all(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
+    index_pointers(repo, true)
+}
+
+fn index_pointers(repo: &Repo, outside_cone: bool) -> Result<Vec<TrackedFile>, Error> {
     let odb = repo.git.odb()?;
     let mut out = Vec::new();
-    for e in index.iter() {
-        if (e.flags >> 12) & 3 != 0 || (e.mode & 0o170000) != 0o100000 {
+    for e in crate::index::read(repo)? {
+        if e.stage != 0 || !e.is_file() || (e.skip_worktree && !outside_cone) {
             continue;
         }
         let Ok(path) = String::from_utf8(e.path) else {
@@ -42,6 +53,94 @@ pub fn in_index(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
         }
     }
     Ok(out)
+}
+
+/// Files the index holds as pointers although no `.gitattributes` pattern
+/// routes them through git-dvc (a `git mv` to an untracked name, an
+/// untracked pattern): Git would commit the pointer text as a plain file.
+/// `files` are candidates, e.g. from [`in_index`].
+pub fn outside_patterns(repo: &Repo, files: &[TrackedFile]) -> Result<Vec<TrackedFile>, Error> {
+    let paths: Vec<&[u8]> = files.iter().map(|f| f.path.as_bytes()).collect();
+    let filtered = crate::attributes::dvc_filtered(repo, &paths)?;
+    Ok(files
+        .iter()
+        .zip(filtered)
+        .filter(|(_, f)| !f)
+        .map(|(t, _)| t.clone())
+        .collect())
+}
+
+/// Paths with a merge conflict (index stages 1–3) that git-dvc tracks.
+pub fn conflicted(repo: &Repo) -> Result<Vec<String>, Error> {
+    let mut paths: Vec<String> = crate::index::read(repo)?
+        .into_iter()
+        .filter(|e| e.stage != 0)
+        .filter_map(|e| String::from_utf8(e.path).ok())
+        .collect();
+    paths.dedup();
+    filtered_only(repo, paths)
+}
+
+/// New files in the worktree, not ignored and not in the index, that a
+/// tracked pattern covers: data the user has yet to `git add`.
+pub fn untracked_under_patterns(repo: &Repo) -> Result<Vec<String>, Error> {
+    let out = repo.git_output(["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let paths = out
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| String::from_utf8(p.to_vec()).ok())
+        .collect();
+    filtered_only(repo, paths)
+}
+
+fn filtered_only(repo: &Repo, paths: Vec<String>) -> Result<Vec<String>, Error> {
+    let bytes: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
+    let keep = crate::attributes::dvc_filtered(repo, &bytes)?;
+    Ok(paths
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect())
+}
+
+/// Pointers in files the index adds against HEAD (what `git commit` is
+/// about to record as new paths).
+pub fn staged_additions(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
+    let head_exists = repo.git.head().is_ok();
+    let mut args = vec![
+        "diff",
+        "--cached",
+        "--raw",
+        "--no-abbrev",
+        "-z",
+        "--no-renames",
+        "--diff-filter=A",
+    ];
+    if !head_exists {
+        // The first commit: everything staged is added.
+        args.push("4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+    }
+    let out = repo.git_output(&args)?;
+    let odb = repo.git.odb()?;
+    let mut files = Vec::new();
+    let mut fields = out.split(|&b| b == 0);
+    // `:<old mode> <new mode> <old sha> <new sha> A\0<path>\0`
+    while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+        let meta = String::from_utf8_lossy(meta);
+        let Some(sha) = meta.split(' ').nth(3) else {
+            continue;
+        };
+        let (Ok(id), Ok(path)) = (GitOid::from_str(sha), std::str::from_utf8(path)) else {
+            continue;
+        };
+        if let Some(pointer) = blob_pointer(&odb, id) {
+            files.push(TrackedFile {
+                path: path.to_string(),
+                pointer,
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// Tracked files in the tree of `rev` (a commit, tag or tree).

@@ -64,6 +64,11 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
     let specs = pathspecs(&ctx, &args.paths)?;
     let mut files = super::push::objects_for(&ctx, refs, args.all)?;
     files.retain(|f| matches_pathspec(&f.path, &specs));
+    if refs.is_empty() && !args.all {
+        // HEAD's data is for the worktree: not outside a sparse cone.
+        let outside = crate::index::outside_cone(&ctx.repo)?;
+        files.retain(|f| !outside.contains(f.path.as_bytes()));
+    }
     download(&ctx, remote, &files)
 }
 
@@ -82,7 +87,8 @@ pub fn pull(args: &PullArgs) -> Result<()> {
                 .filter(|f| !staged.contains(&f.pointer.oid)),
         );
     }
-    files.retain(|f| matches_pathspec(&f.path, &specs));
+    let outside = crate::index::outside_cone(&ctx.repo)?;
+    files.retain(|f| matches_pathspec(&f.path, &specs) && !outside.contains(f.path.as_bytes()));
     let fetched = download(&ctx, args.remote.as_deref(), &files);
     let pointer_files = checkout::pointer_files(&ctx.repo, &specs)?;
     let report = checkout::materialize(&ctx.repo, &ctx.cache, &pointer_files)?;

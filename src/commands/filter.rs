@@ -1,5 +1,6 @@
 //! `git-dvc filter-process`, `clean` and `smudge`: what Git runs.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsFd;
@@ -12,11 +13,7 @@ use crate::filter::{Filter, process};
 use crate::hooks;
 use crate::transfer::{DelayFetcher, LazyFetcher};
 
-/// True when the environment variable is set to something other than
-/// empty, `0` or `false`.
-pub fn env_flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+pub use crate::env_flag;
 
 /// True when `GIT_DVC_SKIP_SMUDGE` asks to leave pointers alone.
 pub fn skip_smudge_env() -> bool {
@@ -96,18 +93,24 @@ fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
 /// once, on the first lookup; while Git holds its lock for `git add`, the
 /// file on disk still says what each path held before.
 fn index_pointers(git_dir: &std::path::Path) -> crate::filter::KnownPointers {
+    type Known = (git2::Repository, HashMap<Vec<u8>, git2::Oid>);
     let git_dir = git_dir.to_path_buf();
-    let mut state: Option<Option<(git2::Repository, git2::Index)>> = None;
+    let mut state: Option<Option<Known>> = None;
     Box::new(move |path: &str| {
-        let (repo, index) = state
+        let (repo, ids) = state
             .get_or_insert_with(|| {
-                let repo = git2::Repository::open(&git_dir).ok()?;
-                let index = repo.index().ok()?;
-                Some((repo, index))
+                let repo = crate::repo::Repo::open(&git_dir).ok()?;
+                let ids = crate::index::read(&repo)
+                    .ok()?
+                    .into_iter()
+                    .filter(|e| e.stage == 0 && e.is_file())
+                    .map(|e| (e.path, e.id))
+                    .collect();
+                Some((repo.git, ids))
             })
             .as_ref()?;
-        let entry = index.get_path(std::path::Path::new(path), 0)?;
-        crate::tracked::blob_pointer(&repo.odb().ok()?, entry.id)
+        let id = ids.get(path.as_bytes())?;
+        crate::tracked::blob_pointer(&repo.odb().ok()?, *id)
     })
 }
 

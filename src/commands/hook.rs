@@ -14,6 +14,13 @@ pub fn hook(args: &HookArgs) -> Result<()> {
     match args.name.as_str() {
         "post-checkout" | "post-merge" => post_checkout(),
         "pre-push" => pre_push(args),
+        "pre-commit" => {
+            // A warning, never a refusal: the commit is the user's call.
+            if let Err(e) = pre_commit() {
+                ui::warn(&format!("{e:#}"));
+            }
+            Ok(())
+        }
         other => bail!("unknown hook ({other})"),
     }
 }
@@ -54,6 +61,28 @@ fn post_checkout() -> Result<()> {
         ui::warn(&format!("{path} left as a pointer: {why}"));
     }
     Ok(())
+}
+
+/// Before `git commit`: say so when a pointer is about to be committed as a
+/// plain file because no pattern tracks its (new) path, and how to fix it.
+fn pre_commit() -> Result<()> {
+    let repo = crate::repo::Repo::discover()?;
+    let added = crate::tracked::staged_additions(&repo)?;
+    if added.is_empty() {
+        return Ok(());
+    }
+    for f in crate::tracked::outside_patterns(&repo, &added)? {
+        ui::warn(&stray_pointer_advice(&f.path));
+    }
+    Ok(())
+}
+
+/// What to say about a pointer at a path no pattern tracks.
+pub fn stray_pointer_advice(path: &str) -> String {
+    format!(
+        "{path} holds a git-dvc pointer, but no tracked pattern covers that path (moved or copied outside `git dvc track` patterns?), so Git records the pointer text as a plain file; \
+         track it with `git dvc track '{path}'` and `git add '{path}'`, or move it back under a tracked name with `git mv`"
+    )
 }
 
 /// Before `git push` sends refs: upload every object the pushed commits

@@ -29,6 +29,8 @@ pub fn settings(skip_smudge: bool) -> Vec<(&'static str, &'static str)> {
         ),
         ("filter.dvc.required", "true"),
         ("diff.dvc.textconv", "git-dvc pointer --textconv"),
+        ("merge.dvc.name", "git-dvc pointer merge"),
+        ("merge.dvc.driver", "git-dvc merge-driver %O %A %B %P"),
     ]
 }
 
@@ -126,7 +128,7 @@ pub fn uninstall(args: &UninstallArgs) -> Result<()> {
             }
         }
     }
-    for section in ["filter.dvc", "diff.dvc"] {
+    for section in ["filter.dvc", "diff.dvc", "merge.dvc"] {
         let pattern = format!("^{}\\.", section.replace('.', "\\."));
         if git_config(repo.as_ref(), &[scope, "--get-regexp", &pattern])?.is_none() {
             // Leaves no empty [filter "dvc"] header behind; absent is fine.

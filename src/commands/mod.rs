@@ -13,6 +13,7 @@ pub mod hook;
 pub mod import;
 pub mod install;
 pub mod ls_files;
+pub mod merge_driver;
 pub mod pointer;
 pub mod push;
 pub mod registry_common;

@@ -10,10 +10,12 @@ use super::ls_files::{WorktreeState, worktree_state};
 use crate::cli::StatusArgs;
 use crate::tracked;
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct FileStatus {
     path: String,
-    oid: String,
+    /// Absent for files not in the index yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oid: Option<String>,
     size: u64,
     /// The worktree content differs from what the index records.
     modified: bool,
@@ -26,6 +28,19 @@ struct FileStatus {
     /// The remote holds the object (only with `--remote`).
     #[serde(skip_serializing_if = "Option::is_none")]
     on_remote: Option<bool>,
+    /// A new file under a tracked pattern, not staged yet.
+    #[serde(skip_serializing_if = "is_false")]
+    untracked: bool,
+    /// A merge conflict: both sides changed the data.
+    #[serde(skip_serializing_if = "is_false")]
+    conflicted: bool,
+    /// A pointer in the index at a path no tracked pattern covers.
+    #[serde(skip_serializing_if = "is_false")]
+    outside_patterns: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// Paths whose worktree content differs from the index, as Git sees them
@@ -46,6 +61,10 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let root = ctx.repo.workdir()?.to_path_buf();
     let files = tracked::in_index(&ctx.repo)?;
+    let stray: HashSet<String> = tracked::outside_patterns(&ctx.repo, &files)?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
     let modified = if files.is_empty() {
         HashSet::new()
     } else {
@@ -60,13 +79,13 @@ pub fn run(args: &StatusArgs) -> Result<()> {
         }
         None => None,
     };
-    let rows: Vec<FileStatus> = files
+    let mut rows: Vec<FileStatus> = files
         .iter()
         .map(|f| {
             let state = worktree_state(&root, f);
             FileStatus {
                 path: f.path.clone(),
-                oid: format!("sha256:{}", f.pointer.oid),
+                oid: Some(format!("sha256:{}", f.pointer.oid)),
                 size: f.pointer.size,
                 modified: state == WorktreeState::Content && modified.contains(&f.path),
                 in_cache: ctx.cache.contains(&f.pointer.oid),
@@ -75,9 +94,31 @@ pub fn run(args: &StatusArgs) -> Result<()> {
                 on_remote: missing_on_remote
                     .as_ref()
                     .map(|m| !m.contains(&f.pointer.oid)),
+                outside_patterns: stray.contains(&f.path),
+                ..FileStatus::default()
             }
         })
         .collect();
+    for path in tracked::conflicted(&ctx.repo)? {
+        rows.push(FileStatus {
+            path,
+            conflicted: true,
+            materialized: true,
+            in_cache: true,
+            ..FileStatus::default()
+        });
+    }
+    for path in tracked::untracked_under_patterns(&ctx.repo)? {
+        let size = std::fs::metadata(root.join(&path)).map_or(0, |m| m.len());
+        rows.push(FileStatus {
+            path,
+            size,
+            untracked: true,
+            materialized: true,
+            in_cache: true,
+            ..FileStatus::default()
+        });
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -97,9 +138,14 @@ pub fn run(args: &StatusArgs) -> Result<()> {
             }
         }
     };
+    section(
+        "Unmerged (both sides changed the data; `git add` the version to keep):",
+        &|r| r.conflicted,
+    );
     section("Modified (worktree differs from the index):", &|r| {
-        r.modified
+        r.modified && !r.outside_patterns
     });
+    section("New, not staged yet (run `git add`):", &|r| r.untracked);
     section("Deleted from the worktree:", &|r| r.deleted);
     section("Not in cache (run `git dvc pull`):", &|r| !r.in_cache);
     section(
@@ -109,6 +155,10 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     section("Not on remote (run `git dvc push`):", &|r| {
         r.on_remote == Some(false)
     });
+    section(
+        "Pointers at paths no tracked pattern covers (run `git dvc track <path>`, then `git add <path>`):",
+        &|r| r.outside_patterns,
+    );
     if out.is_empty() {
         out.push_str("Everything is up to date.\n");
     }
