@@ -154,7 +154,7 @@ impl Cache {
     }
 
     /// [`Cache::open`], but an object of the wrong size is quarantined.
-    fn open_or_quarantine(&self, oid: &Oid, size: u64) -> Result<File, CacheError> {
+    pub fn open_or_quarantine(&self, oid: &Oid, size: u64) -> Result<File, CacheError> {
         match self.open(oid, size) {
             Err(CacheError::WrongSize {
                 oid,
@@ -207,7 +207,9 @@ impl Cache {
         self.expect_hash(oid, actual)
     }
 
-    fn expect_hash(&self, oid: &Oid, actual: Oid) -> Result<(), CacheError> {
+    /// Checks that `actual`, what an object's bytes hashed to, is its id;
+    /// quarantines it when not.
+    pub fn expect_hash(&self, oid: &Oid, actual: Oid) -> Result<(), CacheError> {
         if actual == *oid {
             return Ok(());
         }

@@ -51,6 +51,14 @@ pub fn matches_pathspec(path: &str, specs: &[String]) -> bool {
 /// pointer text. Cheap: only files no larger than a pointer are opened.
 /// Entries outside a sparse-checkout cone have no worktree file to fill.
 pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, Error> {
+    pointer_files_where(repo, &|path| matches_pathspec(path, specs))
+}
+
+/// [`pointer_files`] for the paths `wanted` accepts.
+pub fn pointer_files_where(
+    repo: &Repo,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<PointerFile>, Error> {
     let root = repo.workdir()?;
     let odb = repo.git.odb()?;
     let mut out = Vec::new();
@@ -61,7 +69,7 @@ pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, 
         let Some(path) = entry.path_str() else {
             continue;
         };
-        if !matches_pathspec(path, specs) {
+        if !wanted(path) {
             continue;
         }
         let abs = root.join(entry.os_path());
@@ -106,19 +114,178 @@ pub fn read_pointer_file(path: &Path) -> Option<Pointer> {
 }
 
 /// Writes the content of each pointer file whose object is cached, then
-/// refreshes those index entries.
-pub fn materialize(repo: &Repo, cache: &Cache, files: &[PointerFile]) -> Result<Report, Error> {
+/// brings those index entries up to date. Files of `direct_size` or more
+/// are produced by a reflink or kernel copy and their stat data written to
+/// the index directly, so neither Git nor git-dvc ever reads them again;
+/// smaller ones are copied and refreshed through Git.
+pub fn materialize(
+    repo: &Repo,
+    cache: &Cache,
+    files: &[PointerFile],
+    direct_size: u64,
+) -> Result<Report, Error> {
     let root = repo.workdir()?;
     let mut report = Report::default();
+    let (mut small, mut direct) = (Vec::new(), Vec::new());
     for f in files {
-        match write_content(cache, &root.join(&f.path), f) {
-            Ok(()) => report.written.push(f.path.clone()),
+        let dest = root.join(&f.path);
+        let big = f.pointer.size >= direct_size;
+        let r = if big {
+            write_direct(cache, &dest, f)
+        } else {
+            write_content(cache, &dest, f)
+        };
+        match r {
+            Ok(()) if big => direct.push(f),
+            Ok(()) => small.push(f.path.clone()),
             Err(CacheError::Missing(_)) => report.missing.push((f.path.clone(), f.pointer)),
             Err(e) => report.failed.push((f.path.clone(), e.to_string())),
         }
     }
-    refresh_index(repo, &report.written)?;
+    refresh_index(repo, &small)?;
+    if !direct.is_empty() && record_stat(repo, root, &direct).is_err() {
+        // An index libgit2 cannot write (split or sparse index): Git
+        // refreshes it, re-reading the files once.
+        let paths: Vec<String> = direct.iter().map(|f| f.path.clone()).collect();
+        refresh_index(repo, &paths)?;
+    }
+    report.written = small;
+    report.written.extend(direct.iter().map(|f| f.path.clone()));
+    report.written.sort();
     Ok(report)
+}
+
+/// In-memory flag telling libgit2 an entry matches the worktree, so its
+/// index write does not re-read the file to settle a racy timestamp.
+const ENTRY_UPTODATE: u16 = 1 << 2;
+
+/// Writes the stat data of files git-dvc just wrote into their index
+/// entries, if each entry still holds the pointer that was checked out.
+/// The index is written only once the clock has moved past every file's
+/// mtime, so Git's racy-timestamp rule does not make it re-read them.
+fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let mut index = repo.git.index()?;
+    index.read(false)?;
+    let mut newest = (0i64, 0i64);
+    for f in files {
+        let Some(mut e) = index.get_path(Path::new(&f.path), 0) else {
+            continue;
+        };
+        let blob = git2::Oid::hash_object(git2::ObjectType::Blob, f.pointer.encode().as_bytes())?;
+        if e.id != blob {
+            continue; // the index moved on: not ours to touch
+        }
+        let abs = root.join(&f.path);
+        let m =
+            fs::symlink_metadata(&abs).map_err(|x| Error::io("cannot stat", abs.display(), x))?;
+        // The index's 32-bit fields hold what Git itself would store.
+        e.ctime = git2::IndexTime::new(m.ctime() as i32, m.ctime_nsec() as u32);
+        e.mtime = git2::IndexTime::new(m.mtime() as i32, m.mtime_nsec() as u32);
+        e.dev = m.dev() as u32;
+        e.ino = m.ino() as u32;
+        e.uid = m.uid();
+        e.gid = m.gid();
+        e.file_size = m.len() as u32;
+        e.flags_extended |= ENTRY_UPTODATE;
+        newest = newest.max((m.mtime(), m.mtime_nsec()));
+        index.add(&e)?;
+    }
+    wait_for_clock_past(&repo.git_dir, newest);
+    index.write()?;
+    Ok(())
+}
+
+/// Waits (a few milliseconds at most: file times come from a coarse clock)
+/// until a file written now gets an mtime later than `t`.
+fn wait_for_clock_past(dir: &Path, t: (i64, i64)) {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..200 {
+        let Ok(probe) = tempfile::Builder::new()
+            .prefix("dvc-clock-")
+            .tempfile_in(dir)
+        else {
+            return;
+        };
+        if probe
+            .as_file()
+            .metadata()
+            .is_ok_and(|m| (m.mtime(), m.mtime_nsec()) > t)
+        {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// A temp file to rename over `dest`: in the cache's temp directory when it
+/// is on the same filesystem (a reflink from the cache works, and what a
+/// killed process leaves is out of the worktree and removed by gc), else
+/// beside `dest`.
+fn temp_for(cache: &Cache, dest: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp_dir = cache.tmp_dir();
+    let _ = fs::create_dir_all(&tmp_dir);
+    let same_fs = match (fs::metadata(&tmp_dir), fs::metadata(dir)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    };
+    if same_fs {
+        cache::locked_temp(&tmp_dir, "incoming-")
+    } else {
+        tempfile::Builder::new()
+            .prefix(".git-dvc-")
+            .tempfile_in(dir)
+    }
+}
+
+/// Produces a big file from its object without passing its bytes through
+/// this process: a reflink where the filesystem shares extents, else the
+/// kernel's copy, into a temp file renamed over the pointer. The object is
+/// hashed by a second thread while the copy runs (the check costs one read
+/// of the object, in parallel), and the rename happens only if it matches.
+fn write_direct(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
+    let (oid, size) = (f.pointer.oid, f.pointer.size);
+    let src = cache.open_or_quarantine(&oid, size)?;
+    let obj_path = cache.object_path(&oid);
+    let io_err = |action| {
+        move |source| CacheError::Io {
+            action,
+            path: dest.to_path_buf(),
+            source,
+        }
+    };
+    let tmp = temp_for(cache, dest).map_err(io_err("cannot create a temp file for"))?;
+    let (copied, hashed) = std::thread::scope(|s| {
+        let hasher = s.spawn(|| {
+            fs::File::open(&obj_path).and_then(|f| {
+                crate::oid::Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, f))
+            })
+        });
+        let copied = crate::fsutil::clone_or_copy(&src, tmp.as_file(), size);
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed")));
+        (copied, hashed)
+    });
+    let kind = copied.map_err(io_err("cannot write"))?;
+    let (actual, _) = hashed.map_err(|source| CacheError::Io {
+        action: "cannot read",
+        path: obj_path.clone(),
+        source,
+    })?;
+    cache.expect_hash(&oid, actual)?;
+    crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
+    let mode = fs::metadata(dest)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(if f.executable { 0o755 } else { 0o644 });
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io_err("cannot set permissions on"))?;
+    tmp.persist(dest)
+        .map_err(|e| io_err("cannot replace")(e.error))?;
+    Ok(())
 }
 
 /// Tells Git the files changed on disk but not in content, so their index
@@ -138,7 +305,6 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
 
 fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
     let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
-    let dir = dest.parent().unwrap_or(Path::new("."));
     let io_err = |action| {
         move |source| CacheError::Io {
             action,
@@ -146,10 +312,7 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
             source,
         }
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".git-dvc-")
-        .tempfile_in(dir)
-        .map_err(io_err("cannot create a temp file beside"))?;
+    let mut tmp = temp_for(cache, dest).map_err(io_err("cannot create a temp file for"))?;
     // A corrupt object fails here, before the rename: the worktree keeps
     // its pointer and nothing is staged.
     let copied = cache::copy(&mut src, tmp.as_file_mut())

@@ -23,6 +23,31 @@ pub const REPO_FILE: &str = ".gitdvc.toml";
 /// Default number of parallel transfers.
 pub const DEFAULT_JOBS: usize = 8;
 
+/// Default `[checkout] direct_size`: files at or above it are written by
+/// git-dvc itself, not through Git's smudge pipe (which Git buffers whole in
+/// memory). Low enough that no process grows past ~100 MiB on checkout.
+pub const DEFAULT_DIRECT_SIZE: u64 = 32 << 20;
+
+/// Parses a size: bytes, or a number with a unit (`64MiB`, `1GiB`, `500kB`).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "m" | "mb" => 1000 * 1000,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
 /// Config errors name the file they come from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -119,9 +144,18 @@ struct TransferSection {
     unknown: BTreeMap<String, toml::Value>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct CheckoutSection {
+    direct_size: Option<toml::Value>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
+}
+
 /// One layer as written on disk.
 #[derive(Debug, Default, Deserialize)]
 struct ConfigFile {
+    #[serde(default)]
+    checkout: Option<CheckoutSection>,
     #[serde(default)]
     core: Option<CoreSection>,
     #[serde(default)]
@@ -156,6 +190,9 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Parallel transfers.
     pub jobs: usize,
+    /// `[checkout] direct_size`: files this large or larger are written by
+    /// git-dvc from the cache, never through Git's pipe.
+    pub direct_size: u64,
     /// Keys that were ignored, phrased for one warning each.
     pub warnings: Vec<String>,
 }
@@ -247,6 +284,7 @@ impl Config {
     pub fn from_committed_text(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut cfg = Config {
             jobs: DEFAULT_JOBS,
+            direct_size: DEFAULT_DIRECT_SIZE,
             ..Config::default()
         };
         cfg.apply(parse_layer(text, path)?, path, false);
@@ -261,6 +299,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut cfg = Config {
             jobs: DEFAULT_JOBS,
+            direct_size: DEFAULT_DIRECT_SIZE,
             ..Config::default()
         };
         if let Ok(path) = user_config_path() {
@@ -307,6 +346,23 @@ impl Config {
                 self.jobs = j.max(1);
             }
         }
+        let mut bad_size = false;
+        if let Some(c) = layer.checkout {
+            c.unknown
+                .keys()
+                .for_each(|k| unknown(format!("checkout.{k}")));
+            // Harmless from any layer: it only chooses how a file inside
+            // the worktree is written.
+            match c.direct_size.as_ref().map(|v| match v {
+                toml::Value::Integer(n) => u64::try_from(*n).ok(),
+                toml::Value::String(s) => parse_size(s),
+                _ => None,
+            }) {
+                Some(Some(n)) => self.direct_size = n,
+                Some(None) => bad_size = true,
+                None => {}
+            }
+        }
         for (name, r) in &layer.remote {
             r.unknown
                 .keys()
@@ -328,6 +384,11 @@ impl Config {
         for (name, r) in layer.remote {
             self.remotes.entry(name).or_default().merge(r);
         }
+        if bad_size {
+            self.warnings.push(format!(
+                "'checkout.direct_size' must be a size such as \"64MiB\" or a byte count; ignored ({shown})"
+            ));
+        }
     }
 
     fn apply_env(&mut self) {
@@ -336,6 +397,12 @@ impl Config {
             .filter(|v| !v.is_empty())
         {
             self.default_remote = Some(r);
+        }
+        if let Some(n) = std::env::var("GIT_DVC_DIRECT_SIZE")
+            .ok()
+            .and_then(|v| parse_size(&v))
+        {
+            self.direct_size = n;
         }
         if let Some(j) = std::env::var("GIT_DVC_JOBS")
             .ok()

@@ -72,7 +72,10 @@ pub fn outside_cone(repo: &Repo) -> Result<std::collections::HashSet<Vec<u8>>, E
 }
 
 fn read_libgit2(git: &git2::Repository) -> Result<Vec<Entry>, git2::Error> {
-    let index = git.index()?;
+    let mut index = git.index()?;
+    // The handle may be cached from earlier in this process: see what is on
+    // disk now.
+    index.read(false)?;
     Ok(index
         .iter()
         .map(|e| Entry {

@@ -22,7 +22,7 @@ pub fn run(args: &CheckoutArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let specs = pathspecs(&ctx, &args.paths)?;
     let files = checkout::pointer_files(&ctx.repo, &specs)?;
-    let report = checkout::materialize(&ctx.repo, &ctx.cache, &files)?;
+    let report = checkout::materialize(&ctx.repo, &ctx.cache, &files, ctx.config.direct_size)?;
     print_report(&report);
     if report.failed.is_empty() {
         Ok(())

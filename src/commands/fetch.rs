@@ -91,7 +91,12 @@ pub fn pull(args: &PullArgs) -> Result<()> {
     files.retain(|f| matches_pathspec(&f.path, &specs) && !outside.contains(f.path.as_bytes()));
     let fetched = download(&ctx, args.remote.as_deref(), &files);
     let pointer_files = checkout::pointer_files(&ctx.repo, &specs)?;
-    let report = checkout::materialize(&ctx.repo, &ctx.cache, &pointer_files)?;
+    let report = checkout::materialize(
+        &ctx.repo,
+        &ctx.cache,
+        &pointer_files,
+        ctx.config.direct_size,
+    )?;
     print_report(&report);
     fetched?;
     if report.failed.is_empty() {

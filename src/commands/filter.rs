@@ -82,7 +82,8 @@ fn raw_stdio() -> io::Result<(File, File)> {
 
 fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
     let ctx = Ctx::open()?;
-    let mut filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env());
+    let mut filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env())
+        .with_direct_size(ctx.config.direct_size);
     if let Some(root) = ctx.repo.workdir.clone() {
         filter = filter.with_known(root, index_pointers(&ctx.repo.git_dir));
     }
@@ -131,6 +132,28 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     });
     let fetcher: Option<&mut dyn process::Fetcher> = if skip { None } else { Some(&mut fetcher) };
     process::serve(&mut filter, fetcher, input, output)?;
+    // Git closes the pipe as it exits, after writing its index: now the
+    // big files it left as pointers are written, straight from the cache.
+    let deferred = filter.take_deferred();
+    if !deferred.is_empty() && ctx.repo.workdir.is_some() {
+        complete_deferred(&ctx, &deferred)?;
+    }
+    Ok(())
+}
+
+/// Writes the deferred files that still hold the pointer Git checked out
+/// (a later step of the same Git command may have changed them), and says
+/// which could not be written.
+fn complete_deferred(ctx: &Ctx, paths: &[String]) -> Result<()> {
+    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let files = crate::checkout::pointer_files_where(&ctx.repo, &|p| wanted.contains(p))?;
+    let report =
+        crate::checkout::materialize(&ctx.repo, &ctx.cache, &files, ctx.config.direct_size)?;
+    for (path, why) in &report.failed {
+        crate::ui::warn(&format!(
+            "{path} left as a pointer: {why}; run `git dvc checkout` to write it"
+        ));
+    }
     Ok(())
 }
 
@@ -149,7 +172,7 @@ pub fn smudge(args: &OneShotArgs) -> Result<()> {
     let (_ctx, mut filter) = open_filter(args.skip)?;
     let path = args.path.as_deref().unwrap_or("<stdin>");
     let (input, output) = raw_stdio()?;
-    let out = filter.smudge(path, &mut BufReader::with_capacity(1 << 17, input))?;
+    let out = filter.smudge(path, &mut BufReader::with_capacity(1 << 17, input), false)?;
     let mut output = BufWriter::with_capacity(1 << 17, output);
     out.write_to(&mut |r: &mut dyn Read| crate::cache::copy(r, &mut output))
         .context("cannot write to git")?;

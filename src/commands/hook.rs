@@ -56,7 +56,7 @@ fn post_checkout() -> Result<()> {
         .into_iter()
         .filter(|f| ctx.cache.contains(&f.pointer.oid))
         .collect();
-    let report = checkout::materialize(&ctx.repo, &ctx.cache, &files)?;
+    let report = checkout::materialize(&ctx.repo, &ctx.cache, &files, ctx.config.direct_size)?;
     for (path, why) in &report.failed {
         ui::warn(&format!("{path} left as a pointer: {why}"));
     }

@@ -91,6 +91,8 @@ pub struct Filter {
     missing: Vec<String>,
     malformed: Vec<String>,
     known: Option<Known>,
+    direct_size: u64,
+    deferred: Vec<String>,
 }
 
 /// Looks up the pointer a path had before (in the index), so re-cleaning
@@ -126,7 +128,33 @@ impl Filter {
             missing: Vec::new(),
             malformed: Vec::new(),
             known: None,
+            direct_size: u64::MAX,
+            deferred: Vec::new(),
         }
+    }
+
+    /// Objects of `size` or more are not sent through Git's pipe on a
+    /// worktree checkout: smudge answers with the pointer text and the path
+    /// is [deferred](Filter::take_deferred), for git-dvc to write itself
+    /// once Git is done.
+    pub fn with_direct_size(mut self, size: u64) -> Filter {
+        self.direct_size = size;
+        self
+    }
+
+    /// The paths left as pointers for git-dvc to write directly.
+    pub fn take_deferred(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.deferred)
+    }
+
+    /// True when `pointer` is written later by git-dvc rather than now
+    /// through the pipe (see [`Filter::with_direct_size`]); records it.
+    fn defer(&mut self, path: &str, pointer: &Pointer, allowed: bool) -> bool {
+        let yes = allowed && pointer.size >= self.direct_size;
+        if yes {
+            self.deferred.push(path.to_string());
+        }
+        yes
     }
 
     /// Lets clean recognise content it already stored: `lookup` gives the
@@ -229,8 +257,16 @@ impl Filter {
 
     /// Smudge: pointer in, content out. Never fails for a missing object:
     /// the pointer text is handed back and the path remembered for the
-    /// summary warning.
-    pub fn smudge(&mut self, path: &str, input: &mut impl Read) -> io::Result<Smudged> {
+    /// summary warning. `worktree` says Git is checking the file out into
+    /// the worktree (it may then be [deferred](Filter::with_direct_size));
+    /// other smudges (`git archive`, `cat-file --filters`) always get
+    /// content.
+    pub fn smudge(
+        &mut self,
+        path: &str,
+        input: &mut impl Read,
+        worktree: bool,
+    ) -> io::Result<Smudged> {
         let mut head = [0u8; MAX_POINTER_SIZE + 1];
         let n = read_head(input, &mut head)?;
         if n > MAX_POINTER_SIZE {
@@ -247,6 +283,9 @@ impl Filter {
             }
         };
         if self.skip_smudge {
+            return Ok(Smudged::Bytes(blob.to_vec()));
+        }
+        if self.cache.contains(&pointer.oid) && self.defer(path, &pointer, worktree) {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
         // Nothing leaves the cache unchecked: Git cannot take back bytes
@@ -276,7 +315,10 @@ impl Filter {
     /// delayed blob, whose content Git does not send again. Only called
     /// after a download into the cache, which verified every byte on the way
     /// in, so the object is not hashed a second time.
-    pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer) -> Smudged {
+    pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> Smudged {
+        if self.cache.contains(&pointer.oid) && self.defer(path, pointer, worktree) {
+            return Smudged::Bytes(pointer.encode().into_bytes());
+        }
         match self.cache.open(&pointer.oid, pointer.size) {
             Ok(file) => Smudged::Object(file),
             Err(e) => {

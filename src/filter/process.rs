@@ -119,12 +119,15 @@ pub fn serve(
                 if let Some(pointer) = delayed.remove(&pathname) {
                     // The re-request of a delayed blob carries no content.
                     r.content().drain()?;
-                    let out = filter.smudge_pointer(&pathname, &pointer);
+                    let out = filter.smudge_pointer(&pathname, &pointer, true);
                     respond_smudged(&mut w, out)?;
                     continue;
                 }
                 let mut content = r.content();
-                let out = filter.smudge(&pathname, &mut content);
+                // Git offers to delay only files it checks out into the
+                // worktree: those may be written by git-dvc directly.
+                let worktree = can_delay && delay_ok;
+                let out = filter.smudge(&pathname, &mut content, worktree);
                 content.drain()?;
                 let out = match out {
                     Ok(o) => o,
@@ -152,11 +155,11 @@ pub fn serve(
                             w.flush_pkt()?;
                             continue;
                         }
-                        filter.smudge_pointer(&pathname, &p)
+                        filter.smudge_pointer(&pathname, &p, worktree)
                     }
                     Some((p, f)) => {
                         f.fetch_now(&pathname, p, treeish);
-                        filter.smudge_pointer(&pathname, &p)
+                        filter.smudge_pointer(&pathname, &p, worktree)
                     }
                     None => out,
                 };
