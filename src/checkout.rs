@@ -155,19 +155,24 @@ pub fn materialize(
     Ok(report)
 }
 
+/// The warning for a file a checkout could not write.
+pub fn left_as_pointer(path: &str, why: &str) -> String {
+    format!("{path} left as a pointer: {why}; run `git dvc checkout` to write it")
+}
+
 /// In-memory flag telling libgit2 an entry matches the worktree, so its
 /// index write does not re-read the file to settle a racy timestamp.
 const ENTRY_UPTODATE: u16 = 1 << 2;
 
 /// Writes the stat data of files git-dvc just wrote into their index
 /// entries, if each entry still holds the pointer that was checked out.
-/// The index is written only once the clock has moved past every file's
-/// mtime, so Git's racy-timestamp rule does not make it re-read them.
+/// (Their mtimes lie a second back, see [`write_direct`], so the index
+/// written now is newer and Git's racy-timestamp rule, which works in whole
+/// seconds on most builds, does not make it re-read them.)
 fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     let mut index = repo.git.index()?;
     index.read(false)?;
-    let mut newest = (0i64, 0i64);
     for f in files {
         let Some(mut e) = index.get_path(Path::new(&f.path), 0) else {
             continue;
@@ -188,34 +193,10 @@ fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), E
         e.gid = m.gid();
         e.file_size = m.len() as u32;
         e.flags_extended |= ENTRY_UPTODATE;
-        newest = newest.max((m.mtime(), m.mtime_nsec()));
         index.add(&e)?;
     }
-    wait_for_clock_past(&repo.git_dir, newest);
     index.write()?;
     Ok(())
-}
-
-/// Waits (a few milliseconds at most: file times come from a coarse clock)
-/// until a file written now gets an mtime later than `t`.
-fn wait_for_clock_past(dir: &Path, t: (i64, i64)) {
-    use std::os::unix::fs::MetadataExt;
-    for _ in 0..200 {
-        let Ok(probe) = tempfile::Builder::new()
-            .prefix("dvc-clock-")
-            .tempfile_in(dir)
-        else {
-            return;
-        };
-        if probe
-            .as_file()
-            .metadata()
-            .is_ok_and(|m| (m.mtime(), m.mtime_nsec()) > t)
-        {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
 }
 
 /// A temp file to rename over `dest`: in the cache's temp directory when it
@@ -283,6 +264,12 @@ fn write_direct(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cache
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_err("cannot set permissions on"))?;
+    // A second in the past: older than the index git-dvc writes next, so
+    // Git never takes the entry for racily clean and re-reads the file.
+    let back = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    tmp.as_file()
+        .set_modified(back)
+        .map_err(io_err("cannot set the time of"))?;
     tmp.persist(dest)
         .map_err(|e| io_err("cannot replace")(e.error))?;
     Ok(())

@@ -150,9 +150,7 @@ fn complete_deferred(ctx: &Ctx, paths: &[String]) -> Result<()> {
     let report =
         crate::checkout::materialize(&ctx.repo, &ctx.cache, &files, ctx.config.direct_size)?;
     for (path, why) in &report.failed {
-        crate::ui::warn(&format!(
-            "{path} left as a pointer: {why}; run `git dvc checkout` to write it"
-        ));
+        crate::ui::warn(&crate::checkout::left_as_pointer(path, why));
     }
     Ok(())
 }

@@ -58,7 +58,7 @@ fn post_checkout() -> Result<()> {
         .collect();
     let report = checkout::materialize(&ctx.repo, &ctx.cache, &files, ctx.config.direct_size)?;
     for (path, why) in &report.failed {
-        ui::warn(&format!("{path} left as a pointer: {why}"));
+        ui::warn(&checkout::left_as_pointer(path, why));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod dvc_source;
 mod harness;
 mod install;
 mod integrity;
+mod large_files;
 mod man;
 mod registry;
 mod remotes;
