@@ -120,7 +120,13 @@ pub fn plan(
         let sub = repo.find_tree(entry.id())?;
         let mut err = None;
         sub.walk(TreeWalkMode::PreOrder, |dir, e| {
-            let name = e.name().unwrap_or("");
+            let Some(name) = e.name() else {
+                err = Some(Error::Other(format!(
+                    "refusing a file name that is not UTF-8 in the source ({dir}{})",
+                    String::from_utf8_lossy(e.name_bytes())
+                )));
+                return TreeWalkResult::Abort;
+            };
             let rel = format!("{dir}{name}");
             match e.kind() {
                 Some(ObjectType::Blob) => match classify(&odb, e.id(), e.filemode(), &rel) {
@@ -150,8 +156,8 @@ pub fn plan(
             kind: classify(&odb, entry.id(), entry.filemode(), path)?,
         });
     }
-    for e in &entries {
-        if !e.rel.is_empty() {
+    if is_dir {
+        for e in &entries {
             safe_rel(&e.rel)?;
         }
     }
@@ -330,9 +336,13 @@ pub fn import_routes(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Vec<Rout
         let name = e.name().unwrap_or("");
         if e.kind() == Some(ObjectType::Blob) {
             if let Some(stem) = name.strip_suffix(".import.toml") {
+                // Checked like any record: an invalid one routes nothing.
                 let rec = repo.find_blob(e.id()).ok().and_then(|b| {
-                    toml::from_str::<record::ImportRecord>(&String::from_utf8_lossy(b.content()))
-                        .ok()
+                    record::ImportRecord::parse(
+                        &String::from_utf8_lossy(b.content()),
+                        Path::new(&format!("{dir}{name}")),
+                    )
+                    .ok()
                 });
                 if let Some(rec) = rec {
                     let md5: BTreeMap<crate::oid::Oid, String> = rec

@@ -7,6 +7,7 @@ mod harness;
 mod install;
 mod man;
 mod registry;
+mod registry_trust;
 mod remotes;
 mod servers;
 mod versioning;
