@@ -10,6 +10,7 @@ use super::Ctx;
 use super::registry_common::prepare;
 use crate::attributes;
 use crate::cli::{ImportArgs, UpdateArgs};
+use crate::fsutil::Confined;
 use crate::registry::record::{self, ImportRecord, RecordFile};
 use crate::registry::{self, Plan, source};
 use crate::ui;
@@ -76,11 +77,15 @@ pub fn import(args: &ImportArgs) -> Result<()> {
     if std::fs::symlink_metadata(&dest).is_ok() {
         bail!("output already exists ({rel}); remove it or choose another with -o");
     }
+    // Everything from the worktree's root down is checked: a symlink
+    // committed on the way is refused before the source is even opened.
+    let confined = Confined::new(&root, "");
+    confined.check(Path::new(&rel), "write")?;
     let src = source::Source::open(&args.repo, &source::cache_root(Some(&ctx.repo)))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
     let (plan, md5_of) = prepare(&src, &resolved.commit, &path, &ctx.cache, ctx.config.jobs)?;
-    registry::write_output(&src.git, &plan, &ctx.cache, &dest)?;
+    registry::write_output(&src.git, &plan, &ctx.cache, &confined, Path::new(&rel))?;
     track_output(&ctx, &rel, plan.is_dir)?;
     let rec = ImportRecord {
         url: src.url.clone(),
@@ -114,10 +119,17 @@ pub fn update(args: &UpdateArgs) -> Result<()> {
 
 fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> Result<()> {
     let dest = root.join(rel);
-    let rec_path = record::path_for(&dest);
-    if !rec_path.exists() {
-        bail!("not an import: no {} ({rel})", rec_path.display());
-    }
+    let out = Path::new(rel);
+    // The record, the files it names and the directories on the way are
+    // all committed: each is checked before it is read, written or deleted.
+    let confined = Confined::new(root, "");
+    let rec_rel = record::path_for(out);
+    let Some(rec_path) = confined.existing(&rec_rel, "read")? else {
+        bail!(
+            "not an import: no {} ({rel})",
+            root.join(&rec_rel).display()
+        );
+    };
     let old = ImportRecord::load(&rec_path)?;
     let rev = new_rev.map(str::to_string).or(old.rev.clone());
     let src = source::Source::open(&old.url, &source::cache_root(Some(&ctx.repo)))?;
@@ -135,32 +147,13 @@ fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> Resul
     }
     let (plan, md5_of) = prepare(&src, &commit, &old.path, &ctx.cache, ctx.config.jobs)?;
     let files = record_files(&src, &plan, &md5_of);
-    // Removed upstream: removed here.
-    let mut removed = 0;
-    for old_rel in old.files.keys() {
-        if !files.contains_key(old_rel) {
-            let p = if old_rel.is_empty() {
-                dest.clone()
-            } else {
-                dest.join(old_rel)
-            };
-            if std::fs::remove_file(&p).is_ok() {
-                removed += 1;
-            }
-            prune_empty_dirs(&p, &dest);
-        }
-    }
     // Only what changed is written again.
     let changed: Vec<_> = plan
         .entries
         .iter()
         .filter(|e| {
-            let p = if e.rel.is_empty() {
-                dest.clone()
-            } else {
-                dest.join(&e.rel)
-            };
-            old.files.get(&e.rel) != files.get(&e.rel) || !p.exists()
+            old.files.get(&e.rel) != files.get(&e.rel)
+                || !root.join(registry::entry_path(out, &e.rel)).exists()
         })
         .cloned()
         .collect();
@@ -170,7 +163,25 @@ fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> Resul
         entries: changed,
         remote: None,
     };
-    registry::write_output(&src.git, &sub, &ctx.cache, &dest)?;
+    // Removed upstream: removed here. Every removal and every write is
+    // checked before the first of them happens.
+    let mut doomed = Vec::new();
+    for old_rel in old.files.keys() {
+        if !files.contains_key(old_rel) {
+            if let Some(p) = confined.existing(&registry::entry_path(out, old_rel), "delete")? {
+                doomed.push(p);
+            }
+        }
+    }
+    registry::check_output(&sub, &confined, out)?;
+    let mut removed = 0;
+    for p in &doomed {
+        if std::fs::remove_file(p).is_ok() {
+            removed += 1;
+        }
+        prune_empty_dirs(p, &dest);
+    }
+    registry::write_output(&src.git, &sub, &ctx.cache, &confined, out)?;
     track_output(ctx, rel, plan.is_dir)?;
     let rec = ImportRecord {
         rev,

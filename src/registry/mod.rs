@@ -24,6 +24,7 @@ use git2::{ObjectType, TreeWalkMode, TreeWalkResult};
 use crate::cache::{self, Cache};
 use crate::config::{self, Config, RemoteConfig};
 use crate::error::Error;
+use crate::fsutil::Confined;
 use crate::pointer::Pointer;
 use crate::tracked::blob_pointer;
 
@@ -226,32 +227,43 @@ fn source_remote(
     Ok(Some((name, rc)))
 }
 
-/// Writes the plan's files under `out`, reading data objects from `cache`
-/// (already downloaded) and blobs from the source. Each file appears
-/// atomically; nothing is written outside `out`.
+/// Where entry `rel` of an output lands, relative to the same base as
+/// `out` (a single-file entry is the output itself).
+pub fn entry_path(out: &Path, rel: &str) -> PathBuf {
+    if rel.is_empty() {
+        out.to_path_buf()
+    } else {
+        out.join(rel)
+    }
+}
+
+/// Checks, before anything is written, that every file of the plan can be
+/// written at `out` below `root` without passing through a symbolic link
+/// or a non-directory already there.
+pub fn check_output(plan: &Plan, root: &Confined, out: &Path) -> Result<(), Error> {
+    for e in &plan.entries {
+        root.check(&entry_path(out, &e.rel), "write")?;
+    }
+    Ok(())
+}
+
+/// Writes the plan's files at `out` below `root`, reading data objects
+/// from `cache` (already downloaded) and blobs from the source. Every path
+/// is checked first (see [`check_output`]), so a refusal leaves nothing
+/// half-written; each file appears atomically, and nothing is written
+/// outside `root`.
 pub fn write_output(
     repo: &git2::Repository,
     plan: &Plan,
     cache: &Cache,
+    root: &Confined,
     out: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
+    check_output(plan, root, out)?;
     let mut written = Vec::new();
     for e in &plan.entries {
-        let dest = if e.rel.is_empty() {
-            out.to_path_buf()
-        } else {
-            out.join(&e.rel)
-        };
+        let dest = root.create_parents(&entry_path(out, &e.rel))?;
         let dir = dest.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|x| Error::io("cannot create", dir.display(), x))?;
-        // A source cannot plant a symlink (they are refused), but the
-        // output may already hold one from elsewhere: never write through it.
-        if fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(Error::Other(format!(
-                "refusing to write through a symbolic link ({})",
-                dest.display()
-            )));
-        }
         let mut tmp = tempfile::Builder::new()
             .prefix(".git-dvc-")
             .tempfile_in(dir)

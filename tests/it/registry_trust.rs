@@ -4,6 +4,7 @@
 //! source stay plain Git files in the consumer, so any clone of it has them.
 
 use std::fs;
+use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use crate::harness::{Env, Repo, data};
@@ -27,6 +28,15 @@ fn mixed_registry(env: &Env) -> Repo<'_> {
     r.dvc(["push"]);
     r.git(["tag", "v1"]);
     r
+}
+
+/// v2 of the registry: `val/cat.9.jpg` added, `train/cat.1.jpg` removed.
+fn mixed_v2(r: &Repo<'_>) {
+    r.write("images/val/cat.9.jpg", data(9, 2500));
+    fs::remove_file(r.path.join("images/train/cat.1.jpg")).unwrap();
+    r.commit_all("images v2");
+    r.dvc(["push"]);
+    r.git(["tag", "v2"]);
 }
 
 fn files_under(dir: &Path) -> Vec<String> {
@@ -179,4 +189,145 @@ fn get_refuses_a_source_file_name_that_is_not_utf8() {
         )
     );
     assert_eq!(files_under(&outside), Vec::<String>::new());
+}
+
+/// Issue item 2: a directory symlink committed inside the output; update
+/// would have removed a file through it.
+#[test]
+fn update_never_deletes_through_a_committed_symlink() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = consumer(&env, &reg);
+    let elsewhere = env.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(elsewhere.join("cat.1.jpg"), b"not the registry's\n").unwrap();
+    fs::remove_dir_all(p.path.join("images/train")).unwrap();
+    symlink(&elsewhere, p.path.join("images/train")).unwrap();
+    p.commit_all("train is elsewhere");
+    mixed_v2(&reg);
+    let out = p.dvc_run(["update", "images", "--rev", "v2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: refusing to delete through a symbolic link (images/train)\n"
+    );
+    assert_eq!(files_under(&elsewhere), vec!["cat.1.jpg"]);
+    assert_eq!(
+        fs::read(elsewhere.join("cat.1.jpg")).unwrap(),
+        b"not the registry's\n"
+    );
+    assert_eq!(p.status(), "");
+}
+
+/// Issue item 2 as reported: `imp/sub -> /somewhere` committed, and the
+/// new file of the update would have landed in `/somewhere`. Nothing is
+/// removed either: every path is checked before the first change.
+#[test]
+fn update_never_writes_through_a_committed_symlink() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = consumer(&env, &reg);
+    let elsewhere = env.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    symlink(&elsewhere, p.path.join("images/val")).unwrap();
+    p.commit_all("val is elsewhere");
+    mixed_v2(&reg);
+    let out = p.dvc_run(["update", "images", "--rev", "v2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: refusing to write through a symbolic link (images/val)\n"
+    );
+    assert_eq!(files_under(&elsewhere), Vec::<String>::new());
+    assert_eq!(p.read("images/train/cat.1.jpg"), data(1, 3000));
+    assert_eq!(p.status(), "");
+
+    // A plain file where the update needs a directory: refused the same way.
+    fs::remove_file(p.path.join("images/val")).unwrap();
+    p.write("images/val", "a file\n");
+    p.commit_all("val is a file");
+    let out = p.dvc_run(["update", "images", "--rev", "v2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: refusing to write through a non-directory (images/val)\n"
+    );
+    assert_eq!(p.status(), "");
+}
+
+/// The output itself a committed symlink.
+#[test]
+fn update_never_goes_through_an_output_that_is_a_symlink() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = consumer(&env, &reg);
+    let elsewhere = env.root().join("elsewhere");
+    fs::rename(p.path.join("images"), &elsewhere).unwrap();
+    symlink(&elsewhere, p.path.join("images")).unwrap();
+    p.commit_all("images is elsewhere");
+    let before = files_under(&elsewhere);
+    mixed_v2(&reg);
+    let out = p.dvc_run(["update", "images", "--rev", "v2"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "git-dvc: error: refusing to delete through a symbolic link (images)\n"
+    );
+    assert_eq!(files_under(&elsewhere), before);
+    assert_eq!(
+        fs::read(elsewhere.join("train/cat.1.jpg")).unwrap(),
+        data(1, 3000)
+    );
+}
+
+/// `get -o` and `import -o` into a directory of the worktree that holds a
+/// committed symlink are refused too, before any byte (or scratch cache)
+/// lands behind it; outside a repository, a symlink the user names in
+/// `-o` is theirs to follow, as with `cp`.
+#[test]
+fn get_and_import_never_write_through_a_symlink_in_the_worktree() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = env.repo("project");
+    let elsewhere = env.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    p.write("imp/keep.txt", "x\n");
+    symlink(&elsewhere, p.path.join("imp/sub")).unwrap();
+    p.commit_all("imp/sub is elsewhere");
+    let src = reg.path.to_str().unwrap();
+    for cmd in ["get", "import"] {
+        let out = p.dvc_run([cmd, src, "images/train", "-o", "imp/sub/train"]);
+        assert_eq!(out.code, 1, "{cmd}: {}", out.stderr);
+        assert_eq!(
+            out.stderr, "git-dvc: error: refusing to write through a symbolic link (imp/sub)\n",
+            "{cmd}"
+        );
+        assert!(fs::read_dir(&elsewhere).unwrap().next().is_none(), "{cmd}");
+        assert_eq!(p.status(), "", "{cmd}");
+    }
+    // A single file straight into the symlinked directory.
+    let out = p.dvc_run(["get", src, "images/README.md", "-o", "imp/sub/README.md"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "git-dvc: error: refusing to write through a symbolic link (imp/sub)\n"
+        )
+    );
+    assert!(fs::read_dir(&elsewhere).unwrap().next().is_none());
+
+    let outside = env.root().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let mine = env.root().join("mine");
+    fs::create_dir_all(&mine).unwrap();
+    symlink(&mine, outside.join("link")).unwrap();
+    env.ok(
+        &outside,
+        "git-dvc",
+        ["get", src, "images/train", "-o", "link/train"],
+    );
+    assert_eq!(
+        files_under(&mine),
+        vec!["train/cat.1.jpg", "train/dog.1.jpg", "train/labels.csv"]
+    );
 }
