@@ -47,6 +47,11 @@ pub struct RecordFile {
     /// For a DVC source: the object's md5 there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
+    /// A plain Git file in the source (not data): it stays a plain Git
+    /// file here, committed as it is, so every clone has it without a
+    /// remote. Recorded so that `update` notices when a file changes kind.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain: bool,
 }
 
 /// The record file of output `out`.

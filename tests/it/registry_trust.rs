@@ -7,8 +7,8 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use crate::harness::{Env, Repo, data};
-use crate::servers::walk;
+use crate::harness::{Env, Repo, data, pointer_for};
+use crate::servers::{HttpServer, walk};
 
 const README: &str = "# images\n\nCats and dogs, two of each.\n";
 const LABELS: &str = "file,label\ncat.1.jpg,cat\ndog.1.jpg,dog\n";
@@ -329,5 +329,263 @@ fn get_and_import_never_write_through_a_symlink_in_the_worktree() {
     assert_eq!(
         files_under(&mine),
         vec!["train/cat.1.jpg", "train/dog.1.jpg", "train/labels.csv"]
+    );
+}
+
+/// How the registry is reached in the fresh-clone stories.
+enum Reach {
+    Directory,
+    FileUrl,
+    Http,
+}
+
+/// Issue item 8: plain Git files beside the data in an imported folder
+/// stay plain Git files in the consumer, so a fresh clone of the consumer
+/// has every file, byte for byte, and `git dvc pull` succeeds.
+fn plain_files_reach_a_fresh_clone(reach: Reach) {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    // Over HTTP, the registry and its data are both behind web servers.
+    let (url, _servers) = match reach {
+        Reach::Directory => (reg.path.to_str().unwrap().to_string(), vec![]),
+        Reach::FileUrl => (format!("file://{}", reg.path.display()), vec![]),
+        Reach::Http => {
+            let data_http = HttpServer::start(&env.root().join("mixed-store"));
+            reg.dvc(["remote", "set", "storage", "url", &data_http.url]);
+            reg.commit_all("serve the data over http");
+            reg.git(["tag", "-f", "v1"]);
+            reg.git(["update-server-info"]);
+            let git_http = HttpServer::start(&reg.path.join(".git"));
+            (git_http.url.clone(), vec![data_http, git_http])
+        }
+    };
+    let p = env.repo("project");
+    let out = p.dvc(["import", &url, "images"]);
+    assert!(
+        out.stderr.starts_with("Imported images from ")
+            && out.stderr.ends_with(" into images (4 files).\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        String::from_utf8(p.read(".gitattributes")).unwrap(),
+        "images/** filter=dvc diff=dvc merge=dvc -text\n\
+         images/README.md !filter !diff !merge\n\
+         images/train/labels.csv !filter !diff !merge\n"
+    );
+    p.commit_all("import images");
+    assert_eq!(p.status(), "");
+    let st = p.dvc(["status"]);
+    assert_eq!(
+        (st.stdout.as_str(), st.stderr.as_str()),
+        ("Everything is up to date.\n", "")
+    );
+    // Plain files are committed as ordinary blobs; data as pointers.
+    assert_eq!(p.git(["cat-file", "-p", "HEAD:images/README.md"]), README);
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/train/labels.csv"]),
+        LABELS
+    );
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/train/cat.1.jpg"]),
+        pointer_for(&data(1, 3000))
+    );
+
+    env.ok(env.root(), "git", ["init", "-q", "--bare", "hub.git"]);
+    let pushed = p.git_run([
+        "push",
+        "-q",
+        env.root().join("hub.git").to_str().unwrap(),
+        "main",
+    ]);
+    assert_eq!((pushed.code, pushed.stderr.as_str()), (0, ""));
+    env.ok(env.root(), "git", ["clone", "-q", "hub.git", "clone"]);
+    let c = env.at(env.root().join("clone"));
+    assert_eq!(c.read("images/README.md"), README.as_bytes());
+    assert_eq!(c.read("images/train/labels.csv"), LABELS.as_bytes());
+    assert_eq!(c.read("images/train/cat.1.jpg"), data(1, 3000));
+    assert_eq!(c.read("images/train/dog.1.jpg"), data(2, 4000));
+    let pull = c.dvc_run(["pull"]);
+    assert_eq!(pull.code, 0, "{}", pull.stderr);
+    assert_eq!(c.status(), "");
+    assert_eq!(c.dvc(["status"]).stdout, "Everything is up to date.\n");
+    assert_eq!(
+        files_under(&c.path.join("images")),
+        vec![
+            "README.md",
+            "train/cat.1.jpg",
+            "train/dog.1.jpg",
+            "train/labels.csv"
+        ]
+    );
+}
+
+#[test]
+fn plain_files_reach_a_fresh_clone_from_a_directory_registry() {
+    plain_files_reach_a_fresh_clone(Reach::Directory);
+}
+
+#[test]
+fn plain_files_reach_a_fresh_clone_from_a_file_url_registry() {
+    plain_files_reach_a_fresh_clone(Reach::FileUrl);
+}
+
+#[test]
+fn plain_files_reach_a_fresh_clone_from_an_http_registry() {
+    plain_files_reach_a_fresh_clone(Reach::Http);
+}
+
+/// `update` keeps the plain-file lines right as files are added, removed
+/// and change kind upstream (data becoming a plain file and back), and a
+/// fresh clone after the update still has every file.
+#[test]
+fn update_keeps_plain_files_plain_as_they_come_and_go() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    reg.dvc(["track", "*.json"]);
+    reg.write("images/meta.json", "{\"classes\": 2}\n");
+    reg.write("images/sizes.txt", "3000\n4000\n");
+    reg.commit_all("meta (data) and sizes (plain)");
+    reg.dvc(["push"]);
+    let p = env.repo("project");
+    p.dvc(["import", reg.path.to_str().unwrap(), "images"]);
+    assert_eq!(
+        String::from_utf8(p.read(".gitattributes")).unwrap(),
+        "images/** filter=dvc diff=dvc merge=dvc -text\n\
+         images/README.md !filter !diff !merge\n\
+         images/sizes.txt !filter !diff !merge\n\
+         images/train/labels.csv !filter !diff !merge\n"
+    );
+    p.commit_all("import images");
+
+    // Upstream: a new plain file, a removed one, a changed one, and the
+    // two kinds swapped (meta.json now plain, sizes.txt now data).
+    reg.write("images/LICENSE", "CC-BY-4.0\n");
+    fs::remove_file(reg.path.join("images/train/labels.csv")).unwrap();
+    reg.write("images/README.md", "# images v2\n");
+    reg.dvc(["untrack", "*.json"]);
+    reg.dvc(["track", "*.txt"]);
+    reg.git(["add", "-A"]);
+    reg.git(["add", "--renormalize", "."]);
+    reg.commit_all("v2");
+    reg.dvc(["push"]);
+    assert_eq!(
+        reg.git(["cat-file", "-p", "HEAD:images/meta.json"]),
+        "{\"classes\": 2}\n"
+    );
+
+    let out = p.dvc(["update", "images"]);
+    let head = reg.git(["rev-parse", "HEAD"]);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "Updated images to {}: 4 files written, 1 removed.\n",
+            &head[..10]
+        )
+    );
+    assert_eq!(
+        String::from_utf8(p.read(".gitattributes")).unwrap(),
+        "images/** filter=dvc diff=dvc merge=dvc -text\n\
+         images/README.md !filter !diff !merge\n\
+         images/LICENSE !filter !diff !merge\n\
+         images/meta.json !filter !diff !merge\n"
+    );
+    p.commit_all("update images");
+    assert_eq!(p.status(), "");
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/meta.json"]),
+        "{\"classes\": 2}\n"
+    );
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/sizes.txt"]),
+        pointer_for(b"3000\n4000\n")
+    );
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/LICENSE"]),
+        "CC-BY-4.0\n"
+    );
+
+    env.ok(env.root(), "git", ["clone", "-q", "project", "clone"]);
+    let c = env.at(env.root().join("clone"));
+    assert_eq!(
+        files_under(&c.path.join("images")),
+        vec![
+            "LICENSE",
+            "README.md",
+            "meta.json",
+            "sizes.txt",
+            "train/cat.1.jpg",
+            "train/dog.1.jpg"
+        ]
+    );
+    assert_eq!(c.read("images/README.md"), b"# images v2\n");
+    assert_eq!(c.read("images/meta.json"), b"{\"classes\": 2}\n");
+    assert_eq!(c.read("images/sizes.txt"), b"3000\n4000\n");
+    assert_eq!(c.read("images/LICENSE"), b"CC-BY-4.0\n");
+    assert_eq!(c.dvc_run(["pull"]).code, 0);
+    assert_eq!(c.status(), "");
+}
+
+/// A single plain Git file imported on its own is not tracked as data.
+#[test]
+fn a_single_plain_file_import_stays_plain() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = env.repo("project");
+    // A relative local source is recorded as an absolute path.
+    p.dvc(["import", "../mixed-registry", "images/README.md"]);
+    assert!(
+        fs::read_to_string(p.path.join("README.md.import.toml"))
+            .unwrap()
+            .starts_with(&format!("url = \"{}\"\n", reg.path.display())),
+    );
+    assert!(!p.path.join(".gitattributes").exists());
+    p.commit_all("import the readme");
+    assert_eq!(p.git(["cat-file", "-p", "HEAD:README.md"]), README);
+    p.dvc([
+        "import",
+        reg.path.to_str().unwrap(),
+        "images/train/cat.1.jpg",
+    ]);
+    assert_eq!(
+        String::from_utf8(p.read(".gitattributes")).unwrap(),
+        "cat.1.jpg filter=dvc diff=dvc merge=dvc -text\n"
+    );
+}
+
+/// An import made before plain files were kept plain (README committed as
+/// data, no lines for it) is put right by the next update, even to the
+/// same commit.
+#[test]
+fn an_update_heals_an_import_that_tracked_plain_files_as_data() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = env.repo("project");
+    p.dvc(["import", reg.path.to_str().unwrap(), "images"]);
+    // What an older git-dvc left: no `plain` in the record, no lines.
+    let rec_path = p.path.join("images.import.toml");
+    let rec = fs::read_to_string(&rec_path).unwrap();
+    fs::write(&rec_path, rec.replace("plain = true\n", "")).unwrap();
+    p.write(
+        ".gitattributes",
+        "images/** filter=dvc diff=dvc merge=dvc -text\n",
+    );
+    p.commit_all("import images the old way");
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/README.md"]),
+        pointer_for(README.as_bytes())
+    );
+    let out = p.dvc(["update", "images", "--rev", "main"]);
+    assert!(
+        out.stderr.ends_with(": 2 files written, 0 removed.\n"),
+        "{}",
+        out.stderr
+    );
+    p.commit_all("update");
+    assert_eq!(p.status(), "");
+    assert_eq!(p.git(["cat-file", "-p", "HEAD:images/README.md"]), README);
+    assert_eq!(
+        p.git(["cat-file", "-p", "HEAD:images/train/labels.csv"]),
+        LABELS
     );
 }
