@@ -280,6 +280,27 @@ fn update_never_goes_through_an_output_that_is_a_symlink() {
     );
 }
 
+/// The record itself a committed symlink (to anything outside): not read.
+#[test]
+fn update_never_reads_a_record_through_a_symlink() {
+    let env = Env::new();
+    let reg = mixed_registry(&env);
+    let p = consumer(&env, &reg);
+    let elsewhere = env.root().join("elsewhere.toml");
+    fs::rename(p.path.join("images.import.toml"), &elsewhere).unwrap();
+    symlink(&elsewhere, p.path.join("images.import.toml")).unwrap();
+    p.commit_all("the record is elsewhere");
+    let out = p.dvc_run(["update", "images", "--rev", "main"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "git-dvc: error: refusing to read through a symbolic link (images.import.toml)\n"
+        )
+    );
+    assert_eq!(p.status(), "");
+}
+
 /// `get -o` and `import -o` into a directory of the worktree that holds a
 /// committed symlink are refused too, before any byte (or scratch cache)
 /// lands behind it; outside a repository, a symlink the user names in
