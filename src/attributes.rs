@@ -28,6 +28,78 @@ pub fn unescape(pattern: &str) -> String {
     p.strip_prefix("\\#").map(|r| format!("#{r}")).unwrap_or(p)
 }
 
+/// The attributes that make one path below a tracked directory a plain
+/// Git file again: no filter, Git's own diff and merge. `-text` stays
+/// from the directory's line, so its bytes are committed exactly as they
+/// are.
+pub const PLAIN: &str = "!filter !diff !merge";
+
+/// A pattern matching exactly `path` and nothing else: glob characters
+/// are escaped, and a path with whitespace, quotes or control characters
+/// is quoted C-style (as Git reads quoted patterns).
+pub fn literal(path: &str) -> String {
+    let mut glob = String::new();
+    for (i, c) in path.chars().enumerate() {
+        if matches!(c, '*' | '?' | '[' | '\\') || (i == 0 && matches!(c, '!' | '#')) {
+            glob.push('\\');
+        }
+        glob.push(c);
+    }
+    if !glob
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"')
+    {
+        return glob;
+    }
+    let mut quoted = String::from("\"");
+    for c in glob.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            c if c.is_control() => {
+                let mut buf = [0; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    quoted.push_str(&format!("\\{b:03o}"));
+                }
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Adds a [`PLAIN`] line for each of `patterns` (from [`literal`]) that
+/// has none yet, at the end (after the directory's line).
+pub fn add_plain(text: &str, patterns: &[String]) -> String {
+    let mut have: std::collections::HashSet<String> =
+        text.lines().map(|l| l.trim().to_string()).collect();
+    let mut out = text.to_string();
+    for p in patterns {
+        let line = format!("{p} {PLAIN}");
+        if !have.insert(line.clone()) {
+            continue;
+        }
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Removes the [`PLAIN`] lines of `patterns`.
+pub fn remove_plain(text: &str, patterns: &[String]) -> String {
+    let lines: std::collections::HashSet<String> =
+        patterns.iter().map(|p| format!("{p} {PLAIN}")).collect();
+    text.split_inclusive('\n')
+        .filter(|l| !lines.contains(l.trim()))
+        .collect()
+}
+
 /// A line's pattern, if the line sets `filter=dvc`.
 pub fn tracked_pattern(line: &str) -> Option<&str> {
     let line = line.trim();
@@ -134,6 +206,31 @@ mod tests {
             "*.txt text\ndata/** filter=dvc diff=dvc merge=dvc -text\n"
         );
         assert_eq!(r, vec!["*.bin"]);
+    }
+
+    #[test]
+    fn literal_patterns_match_one_path() {
+        assert_eq!(literal("out/README.md"), "out/README.md");
+        assert_eq!(literal("out/c*d?[x]\\y"), "out/c\\*d\\?\\[x]\\\\y");
+        assert_eq!(literal("!x"), "\\!x");
+        assert_eq!(literal("#x"), "\\#x");
+        assert_eq!(literal("out/a b/q\"*"), "\"out/a b/q\\\"\\\\*\"");
+        assert_eq!(literal("out/n\nl\u{1}"), "\"out/n\\nl\\001\"");
+    }
+
+    #[test]
+    fn plain_lines_are_added_once_and_removed_exactly() {
+        let t = "out/** filter=dvc diff=dvc merge=dvc -text\n";
+        let t2 = add_plain(t, &["out/a".into(), "out/b".into()]);
+        assert_eq!(
+            t2,
+            format!("{t}out/a !filter !diff !merge\nout/b !filter !diff !merge\n")
+        );
+        assert_eq!(add_plain(&t2, &["out/a".into()]), t2);
+        assert_eq!(
+            remove_plain(&t2, &["out/a".into(), "out/c".into()]),
+            format!("{t}out/b !filter !diff !merge\n")
+        );
     }
 
     #[test]

@@ -47,6 +47,18 @@ pub enum Error {
     /// A configuration error.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A write, delete or read below a directory would pass through a
+    /// symbolic link or a non-directory already there (committed, or
+    /// planted), which could lead outside it.
+    #[error("refusing to {action} through {what} ({path})")]
+    Through {
+        /// "write", "delete" or "read".
+        action: &'static str,
+        /// "a symbolic link" or "a non-directory".
+        what: &'static str,
+        /// The path refused, as the user names it.
+        path: String,
+    },
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Other(String),

@@ -86,3 +86,187 @@ fn buffered_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<CopyKin
     }
     Ok(CopyKind::Buffered)
 }
+
+/// A directory that git-dvc writes into, or deletes from, on behalf of
+/// input it does not trust: a source's list of files, a committed import
+/// record. The directory itself is trusted (the worktree, or the one the
+/// user named); below it, every directory on the way to a path must be a
+/// real directory — never a symbolic link or a file — and the path itself
+/// is never a symbolic link. So nothing that a commit or a source planted
+/// (`imp/sub -> /somewhere`) can send a write or a delete outside it, the
+/// way Git refuses paths "beyond a symbolic link".
+///
+/// These are checks on paths, not `openat`: they stop what is in the
+/// worktree or the source, not another process racing on the same disk.
+#[derive(Debug, Clone)]
+pub struct Confined {
+    base: std::path::PathBuf,
+    shown: std::path::PathBuf,
+}
+
+impl Confined {
+    /// Paths below `base`; errors name them as `shown` joined with the
+    /// path below `base` (`shown` empty: just that path).
+    pub fn new(
+        base: impl Into<std::path::PathBuf>,
+        shown: impl Into<std::path::PathBuf>,
+    ) -> Confined {
+        Confined {
+            base: base.into(),
+            shown: shown.into(),
+        }
+    }
+
+    /// Checks `rel` for `action` ("write", "delete", "read") without
+    /// changing anything: every part of it that exists must be a real
+    /// directory (the last part: anything but a symbolic link).
+    pub fn check(&self, rel: &Path, action: &'static str) -> Result<(), crate::error::Error> {
+        self.walk(rel, action, false).map(|_| ())
+    }
+
+    /// The full path of `rel` when it exists and may be deleted or read
+    /// (see [`Confined::check`]); `None` when it or a directory on the way
+    /// is missing.
+    pub fn existing(
+        &self,
+        rel: &Path,
+        action: &'static str,
+    ) -> Result<Option<std::path::PathBuf>, crate::error::Error> {
+        let (path, exists) = self.walk(rel, action, false)?;
+        Ok(exists.then_some(path))
+    }
+
+    /// The full path of `rel`, ready to be written: the missing
+    /// directories on the way are created one at a time, each checked.
+    pub fn create_parents(&self, rel: &Path) -> Result<std::path::PathBuf, crate::error::Error> {
+        self.walk(rel, "write", true).map(|(path, _)| path)
+    }
+
+    /// Walks `rel` part by part from the base. Returns the full path and
+    /// whether it exists.
+    fn walk(
+        &self,
+        rel: &Path,
+        action: &'static str,
+        create: bool,
+    ) -> Result<(std::path::PathBuf, bool), crate::error::Error> {
+        use crate::error::Error;
+        use std::path::Component;
+        let mut parts = Vec::new();
+        for c in rel.components() {
+            match c {
+                Component::Normal(p) => parts.push(p),
+                _ => {
+                    return Err(Error::Other(format!(
+                        "refusing a path that is not plainly below its directory ({})",
+                        self.shown.join(rel).display()
+                    )));
+                }
+            }
+        }
+        if parts.is_empty() {
+            return Err(Error::Other(format!(
+                "no file named below the directory ({})",
+                self.base.display()
+            )));
+        }
+        let mut path = self.base.clone();
+        let mut shown = self.shown.clone();
+        for (i, part) in parts.iter().enumerate() {
+            path.push(part);
+            shown.push(part);
+            let last = i + 1 == parts.len();
+            let refused = |what| Error::Through {
+                action,
+                what,
+                path: shown.display().to_string(),
+            };
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_symlink() => return Err(refused("a symbolic link")),
+                Ok(m) if !last && !m.is_dir() => return Err(refused("a non-directory")),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    if last || !create {
+                        return Ok((self.base.join(rel), false));
+                    }
+                    match fs::create_dir(&path) {
+                        Ok(()) => {}
+                        // Made by someone else meanwhile: looked at again below.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(e) => return Err(Error::io("cannot create", shown.display(), e)),
+                    }
+                    match fs::symlink_metadata(&path) {
+                        Ok(m) if m.is_dir() => {}
+                        Ok(m) if m.file_type().is_symlink() => {
+                            return Err(refused("a symbolic link"));
+                        }
+                        Ok(_) => return Err(refused("a non-directory")),
+                        Err(e) => return Err(Error::io("cannot create", shown.display(), e)),
+                    }
+                }
+                Err(e) => return Err(Error::io("cannot read", shown.display(), e)),
+            }
+        }
+        Ok((path, true))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn confined_paths_never_pass_a_symlink_or_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (base, outside) = (tmp.path().join("base"), tmp.path().join("outside"));
+        fs::create_dir_all(base.join("real")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        symlink(&outside, base.join("link")).unwrap();
+        fs::write(base.join("file"), b"x").unwrap();
+        let c = Confined::new(&base, "");
+        let refused = |r: Result<std::path::PathBuf, crate::error::Error>| match r {
+            Err(e) => e.to_string(),
+            Ok(p) => panic!("accepted {}", p.display()),
+        };
+        assert_eq!(
+            refused(c.create_parents(Path::new("link/a/b"))),
+            "refusing to write through a symbolic link (link)"
+        );
+        assert_eq!(
+            refused(c.create_parents(Path::new("link"))),
+            "refusing to write through a symbolic link (link)"
+        );
+        assert_eq!(
+            refused(c.create_parents(Path::new("file/a"))),
+            "refusing to write through a non-directory (file)"
+        );
+        assert!(
+            refused(c.create_parents(Path::new("real/../link/a"))).starts_with("refusing a path")
+        );
+        assert!(refused(c.create_parents(Path::new("/etc/x"))).starts_with("refusing a path"));
+        assert!(c.existing(Path::new("link/a"), "delete").is_err());
+        assert!(fs::read_dir(&outside).unwrap().next().is_none());
+        // Missing directories are made; a missing path is simply absent.
+        let p = c.create_parents(Path::new("real/new/deeper/f")).unwrap();
+        assert_eq!(p, base.join("real/new/deeper/f"));
+        assert!(base.join("real/new/deeper").is_dir());
+        assert_eq!(
+            c.existing(Path::new("real/none/f"), "delete").unwrap(),
+            None
+        );
+        assert_eq!(
+            c.existing(Path::new("file"), "delete").unwrap(),
+            Some(base.join("file"))
+        );
+        // Errors name the path as the user knows it.
+        let shown = Confined::new(&base, "out");
+        assert_eq!(
+            shown
+                .check(Path::new("link/x"), "delete")
+                .unwrap_err()
+                .to_string(),
+            "refusing to delete through a symbolic link (out/link)"
+        );
+    }
+}

@@ -24,6 +24,7 @@ use git2::{ObjectType, TreeWalkMode, TreeWalkResult};
 use crate::cache::{self, Cache};
 use crate::config::{self, Config, RemoteConfig};
 use crate::error::Error;
+use crate::fsutil::Confined;
 use crate::pointer::Pointer;
 use crate::tracked::blob_pointer;
 
@@ -120,7 +121,13 @@ pub fn plan(
         let sub = repo.find_tree(entry.id())?;
         let mut err = None;
         sub.walk(TreeWalkMode::PreOrder, |dir, e| {
-            let name = e.name().unwrap_or("");
+            let Some(name) = e.name() else {
+                err = Some(Error::Other(format!(
+                    "refusing a file name that is not UTF-8 in the source ({dir}{})",
+                    String::from_utf8_lossy(e.name_bytes())
+                )));
+                return TreeWalkResult::Abort;
+            };
             let rel = format!("{dir}{name}");
             match e.kind() {
                 Some(ObjectType::Blob) => match classify(&odb, e.id(), e.filemode(), &rel) {
@@ -150,8 +157,8 @@ pub fn plan(
             kind: classify(&odb, entry.id(), entry.filemode(), path)?,
         });
     }
-    for e in &entries {
-        if !e.rel.is_empty() {
+    if is_dir {
+        for e in &entries {
             safe_rel(&e.rel)?;
         }
     }
@@ -220,32 +227,43 @@ fn source_remote(
     Ok(Some((name, rc)))
 }
 
-/// Writes the plan's files under `out`, reading data objects from `cache`
-/// (already downloaded) and blobs from the source. Each file appears
-/// atomically; nothing is written outside `out`.
+/// Where entry `rel` of an output lands, relative to the same base as
+/// `out` (a single-file entry is the output itself).
+pub fn entry_path(out: &Path, rel: &str) -> PathBuf {
+    if rel.is_empty() {
+        out.to_path_buf()
+    } else {
+        out.join(rel)
+    }
+}
+
+/// Checks, before anything is written, that every file of the plan can be
+/// written at `out` below `root` without passing through a symbolic link
+/// or a non-directory already there.
+pub fn check_output(plan: &Plan, root: &Confined, out: &Path) -> Result<(), Error> {
+    for e in &plan.entries {
+        root.check(&entry_path(out, &e.rel), "write")?;
+    }
+    Ok(())
+}
+
+/// Writes the plan's files at `out` below `root`, reading data objects
+/// from `cache` (already downloaded) and blobs from the source. Every path
+/// is checked first (see [`check_output`]), so a refusal leaves nothing
+/// half-written; each file appears atomically, and nothing is written
+/// outside `root`.
 pub fn write_output(
     repo: &git2::Repository,
     plan: &Plan,
     cache: &Cache,
+    root: &Confined,
     out: &Path,
 ) -> Result<Vec<PathBuf>, Error> {
+    check_output(plan, root, out)?;
     let mut written = Vec::new();
     for e in &plan.entries {
-        let dest = if e.rel.is_empty() {
-            out.to_path_buf()
-        } else {
-            out.join(&e.rel)
-        };
+        let dest = root.create_parents(&entry_path(out, &e.rel))?;
         let dir = dest.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|x| Error::io("cannot create", dir.display(), x))?;
-        // A source cannot plant a symlink (they are refused), but the
-        // output may already hold one from elsewhere: never write through it.
-        if fs::symlink_metadata(&dest).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(Error::Other(format!(
-                "refusing to write through a symbolic link ({})",
-                dest.display()
-            )));
-        }
         let mut tmp = tempfile::Builder::new()
             .prefix(".git-dvc-")
             .tempfile_in(dir)
@@ -253,9 +271,15 @@ pub fn write_output(
         let mut executable = false;
         match &e.kind {
             EntryKind::Data(p) => {
-                let mut src = cache.open(&p.oid, p.size)?;
-                cache::copy(&mut src, tmp.as_file_mut())
-                    .map_err(|x| Error::io("cannot write", dest.display(), x))?;
+                // Checked as it streams: a corrupt object fails here, is
+                // quarantined, and the output never gets its bytes.
+                let mut src = cache.open_verified(&p.oid, p.size)?;
+                cache::copy(&mut src, tmp.as_file_mut()).map_err(|x| {
+                    match cache::corruption(x) {
+                        Ok(c) => Error::from(c),
+                        Err(x) => Error::io("cannot write", dest.display(), x),
+                    }
+                })?;
             }
             EntryKind::Dvc { md5 } => {
                 return Err(Error::Other(format!(
@@ -330,9 +354,13 @@ pub fn import_routes(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Vec<Rout
         let name = e.name().unwrap_or("");
         if e.kind() == Some(ObjectType::Blob) {
             if let Some(stem) = name.strip_suffix(".import.toml") {
+                // Checked like any record: an invalid one routes nothing.
                 let rec = repo.find_blob(e.id()).ok().and_then(|b| {
-                    toml::from_str::<record::ImportRecord>(&String::from_utf8_lossy(b.content()))
-                        .ok()
+                    record::ImportRecord::parse(
+                        &String::from_utf8_lossy(b.content()),
+                        Path::new(&format!("{dir}{name}")),
+                    )
+                    .ok()
                 });
                 if let Some(rec) = rec {
                     let md5: BTreeMap<crate::oid::Oid, String> = rec

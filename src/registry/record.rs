@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RemoteConfig;
 use crate::error::Error;
+use crate::registry::safe_rel;
+
+/// Lowercase hex of one of the `lens`.
+fn is_hex(s: &str, lens: &[usize]) -> bool {
+    lens.contains(&s.len()) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
 
 /// The record of one import.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -41,6 +47,11 @@ pub struct RecordFile {
     /// For a DVC source: the object's md5 there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
+    /// A plain Git file in the source (not data): it stays a plain Git
+    /// file here, committed as it is, so every clone has it without a
+    /// remote. Recorded so that `update` notices when a file changes kind.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain: bool,
 }
 
 /// The record file of output `out`.
@@ -51,17 +62,61 @@ pub fn path_for(out: &Path) -> std::path::PathBuf {
 }
 
 impl ImportRecord {
-    /// Reads a record.
+    /// Reads a record (see [`ImportRecord::parse`]).
     pub fn load(path: &Path) -> Result<ImportRecord, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io("cannot read the import record", path.display(), e))?;
-        toml::from_str(&text).map_err(|e| {
+        ImportRecord::parse(&text, path)
+    }
+
+    /// Parses a record, the one way a record enters: it is a committed
+    /// file, so whoever wrote the repository wrote it. Every field that
+    /// later becomes a path, a request to a source or remote, or a slice is
+    /// checked here; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<ImportRecord, Error> {
+        let rec: ImportRecord = toml::from_str(text).map_err(|e| {
             Error::Other(format!(
                 "invalid import record ({}): {}",
-                path.display(),
+                origin.display(),
                 e.message()
             ))
-        })
+        })?;
+        rec.check().map_err(|what| {
+            Error::Other(format!(
+                "{what} in the import record ({})",
+                origin.display()
+            ))
+        })?;
+        Ok(rec)
+    }
+
+    /// What is wrong with the record, if anything.
+    fn check(&self) -> Result<(), String> {
+        let unsafe_path = |p: &str| format!("refusing unsafe path {p:?}");
+        safe_rel(&self.path).map_err(|_| unsafe_path(&self.path))?;
+        if !is_hex(&self.rev_lock, &[40, 64]) {
+            return Err(format!("refusing an invalid rev_lock {:?}", self.rev_lock));
+        }
+        // "" is the output itself: only a single-file import has it.
+        let single = self.files.len() == 1 && self.files.contains_key("");
+        for (rel, f) in &self.files {
+            if !single {
+                safe_rel(rel).map_err(|_| unsafe_path(rel))?;
+            }
+            let oid_ok = f
+                .oid
+                .strip_prefix("sha256:")
+                .is_some_and(|h| is_hex(h, &[64]));
+            if !oid_ok {
+                return Err(format!("refusing an invalid oid {:?}", f.oid));
+            }
+            if let Some(md5) = &f.md5 {
+                if !is_hex(md5, &[32]) {
+                    return Err(format!("refusing an invalid md5 {md5:?}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes it atomically.
@@ -70,5 +125,46 @@ impl ImportRecord {
             .map_err(|e| Error::Other(format!("cannot write the import record: {e}")))?;
         crate::fsutil::write_atomic(path, text.as_bytes())
             .map_err(|e| Error::io("cannot write", path.display(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(files: &str) -> String {
+        format!(
+            "url = \"/r\"\npath = \"d\"\nrev_lock = \"{}\"\n{files}",
+            "a".repeat(40)
+        )
+    }
+
+    fn file(key: &str) -> String {
+        format!(
+            "[files.\"{key}\"]\noid = \"sha256:{}\"\nsize = 1\n",
+            "b".repeat(64)
+        )
+    }
+
+    #[test]
+    fn a_record_is_checked_as_it_is_parsed() {
+        let at = Path::new("d.import.toml");
+        assert!(
+            ImportRecord::parse(&text(&file("")), at).is_ok(),
+            "single file"
+        );
+        assert!(ImportRecord::parse(&text(&(file("a") + &file("b/c"))), at).is_ok());
+        for bad in ["", "../x", "/abs", "a/../../x", "a//b"] {
+            let err = ImportRecord::parse(&text(&(file("a") + &file(bad))), at).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("refusing unsafe path {bad:?} in the import record (d.import.toml)")
+            );
+        }
+        let err = ImportRecord::parse(&text("")[..].replace("\"a", "\"A"), at).unwrap_err();
+        assert!(
+            err.to_string().starts_with("refusing an invalid rev_lock"),
+            "{err}"
+        );
     }
 }

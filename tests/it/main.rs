@@ -9,6 +9,7 @@ mod integrity;
 mod large_files;
 mod man;
 mod registry;
+mod registry_trust;
 mod remotes;
 mod servers;
 mod versioning;
