@@ -23,6 +23,10 @@ pub const REPO_FILE: &str = ".gitdvc.toml";
 /// Default number of parallel transfers.
 pub const DEFAULT_JOBS: usize = 8;
 
+/// Set for the Git commands git-dvc runs, so the filters and hooks they
+/// start do not repeat the configuration warnings already printed.
+pub const WARNED_ENV: &str = "GIT_DVC_CONFIG_WARNED";
+
 /// Default `[checkout] direct_size`: files at or above it are written by
 /// git-dvc itself, not through Git's smudge pipe (which Git buffers whole in
 /// memory). Low enough that no process grows past ~100 MiB on checkout.
@@ -414,6 +418,11 @@ impl Config {
 
     /// Prints the warnings gathered while loading, once each.
     pub fn print_warnings(&self) {
+        // A filter or hook that git-dvc itself started through Git: the
+        // git-dvc command around it has said these already.
+        if std::env::var_os(WARNED_ENV).is_some() {
+            return;
+        }
         for w in &self.warnings {
             crate::ui::warn(w);
         }

@@ -83,7 +83,8 @@ impl Repo {
     /// A `git` command running in the worktree (or git dir when bare).
     pub fn git_cmd(&self) -> Command {
         let mut cmd = Command::new("git");
-        cmd.current_dir(self.workdir.as_deref().unwrap_or(&self.git_dir));
+        cmd.current_dir(self.workdir.as_deref().unwrap_or(&self.git_dir))
+            .env(crate::config::WARNED_ENV, "1");
         cmd
     }
 

@@ -246,3 +246,26 @@ fn status_reports_new_files_under_tracked_patterns() {
         "New, not staged yet (run `git add`):\n\tnew.bin\n"
     );
 }
+
+/// A configuration warning is printed once per command, not again by the
+/// filters the command's own Git calls start.
+#[test]
+fn configuration_warnings_are_printed_once() {
+    let env = Env::new();
+    let r = tracked_repo(&env);
+    r.write(".gitdvc.toml", "[cache]\ndir = \"/tmp/elsewhere\"\n");
+    r.commit_all("a committed cache dir");
+    r.write("f.bin", data(40, 5000));
+    let out = r.dvc(["status"]);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: warning: 'cache.dir' in a committed .gitdvc.toml is ignored, since it could make git-dvc write outside the repository: set it in the clone's <git-dir>/dvc/config.toml or in your own ~/.config/git-dvc/config.toml ({})\n",
+            r.path.join(".gitdvc.toml").display()
+        )
+    );
+    assert_eq!(
+        out.stdout,
+        "Modified (worktree differs from the index):\n\tf.bin\n"
+    );
+}
