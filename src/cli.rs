@@ -64,8 +64,12 @@ pub enum Command {
     /// Configure Git to use git-dvc, and write its hooks in this repository.
     ///
     /// Sets filter.dvc.process, filter.dvc.clean, filter.dvc.smudge,
-    /// filter.dvc.required and diff.dvc.textconv. Inside a repository it also
-    /// writes the post-checkout, post-merge and pre-push hooks; a hook that
+    /// filter.dvc.required, diff.dvc.textconv and the merge.dvc driver
+    /// (merge.dvc.name, merge.dvc.driver: a merge takes the changed side of a
+    /// tracked file when the other is unchanged, and otherwise stops with a
+    /// conflict, keeping ours' real content in the worktree). Inside a
+    /// repository it also writes the post-checkout, post-merge, pre-commit
+    /// and pre-push hooks; a hook that
     /// git-dvc did not write is left alone (use --force to replace it, or add
     /// the `git dvc hook <name> "$@"` line to it). Running it again changes
     /// nothing.
@@ -94,10 +98,17 @@ pub enum Command {
     Pull(PullArgs),
     /// Replace pointer texts in the worktree with content from the cache.
     ///
-    /// Files whose objects are not in the cache stay pointers. The index is
-    /// refreshed, so `git status` stays clean.
+    /// Files whose objects are not in the cache stay pointers; files outside
+    /// a sparse-checkout cone are left alone. Every object is checked
+    /// against its oid as it is copied: a damaged one is quarantined and its
+    /// file keeps its pointer. Files at or above [checkout] direct_size are
+    /// reflinked or kernel-copied and their stat data written to the index;
+    /// the others are refreshed through Git, so `git status` stays clean.
     Checkout(CheckoutArgs),
-    /// Show tracked files that are modified, missing from the cache, or not materialized.
+    /// Show tracked files that are modified, unmerged, new and not staged, missing from the cache, or not materialized.
+    ///
+    /// Also lists pointers committed at paths no tracked pattern covers.
+    /// Files outside a sparse-checkout cone are not reported.
     Status(StatusArgs),
     /// List tracked files: oid, `*` for content or `-` for a pointer in the worktree, path and size.
     LsFiles(LsFilesArgs),
@@ -457,7 +468,7 @@ pub struct MergeDriverArgs {
 #[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// post-checkout, post-merge or pre-push.
+    /// post-checkout, post-merge, pre-commit or pre-push.
     pub name: String,
     /// The arguments Git passed to the hook.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
