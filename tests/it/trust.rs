@@ -1,0 +1,68 @@
+//! Trust: hostile or odd input (pathnames from Git, committed config) never
+//! panics, and every message a new user meets says what is wrong and where.
+
+use std::fs;
+
+use crate::harness::{Env, Repo, data, pointer_for, sha256};
+
+/// The blob id Git gives `bytes`, unfiltered.
+fn git_blob_id(r: &Repo<'_>, bytes: &[u8]) -> String {
+    let tmp = r.env.root().join("blob-for-hashing");
+    fs::write(&tmp, bytes).unwrap();
+    r.git(["hash-object", "--no-filters", tmp.to_str().unwrap()])
+}
+
+/// Git hands the filter pathnames that are not repo-relative paths:
+/// `git hash-object --path=<anything>`. Clean works from the stream alone:
+/// the content is stored and the pointer returned, with no panic and no
+/// look at any file by that name.
+#[test]
+fn filter_cleans_from_the_stream_for_any_pathname_git_sends() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    r.write("a.bin", data(1, 5000));
+    r.commit_all("v1");
+    let v = data(2, 3000);
+    r.write("f", &v);
+    let outside = env.root().join("x.bin");
+    fs::write(&outside, data(3, 3000)).unwrap();
+    let want = git_blob_id(&r, pointer_for(&v).as_bytes());
+    for path in [
+        outside.to_str().unwrap(),
+        "/tmp/x.bin",
+        "../x.bin",
+        "sub/../../x.bin",
+    ] {
+        let out = r.git_run(["hash-object", &format!("--path={path}"), "f"]);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "--path={path}");
+        assert_eq!(out.stdout, want, "--path={path}");
+    }
+    // With `-w` the pointer is what Git stores, and the content is cached.
+    let out = r.git_run(["hash-object", "-w", "--path=/tmp/x.bin", "f"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(out.stdout, want);
+    assert_eq!(fs::read(r.object(&sha256(&v))).unwrap(), v);
+    // Every file tracked: Git sends an empty pathname for `--path=`, and
+    // `.` for `--path=.`.
+    let q = env.repo("q");
+    q.write(".gitattributes", "* filter=dvc -text\n");
+    q.write("f", &v);
+    for path in ["", "."] {
+        let out = q.git_run(["hash-object", &format!("--path={path}"), "f"]);
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "--path={path}");
+        assert_eq!(out.stdout, want, "--path={path}");
+    }
+    // The one-shot filter, given an empty `%f`.
+    let out = r
+        .env
+        .cmd(&r.path, "git-dvc")
+        .args(["clean", ""])
+        .stdin(fs::File::open(r.path.join("f")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, pointer_for(&v).as_bytes());
+    assert_eq!(r.status(), "?? f\n");
+}
