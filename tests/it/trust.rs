@@ -66,3 +66,45 @@ fn filter_cleans_from_the_stream_for_any_pathname_git_sends() {
     assert_eq!(out.stdout, pointer_for(&v).as_bytes());
     assert_eq!(r.status(), "?? f\n");
 }
+
+/// A committed `.gitdvc.toml` is whatever its author wrote: a key of the
+/// wrong type is an error that names the file and the key, never a panic.
+#[test]
+fn committed_config_of_the_wrong_shape_is_a_clear_error() {
+    let env = Env::new();
+    let r = env.repo("p");
+    let file = r.path.join(".gitdvc.toml");
+    for (text, key, found) in [
+        ("remote = \"oops\"\n", "remote", "a string"),
+        ("core = 5\n", "core", "an integer"),
+        ("[remote]\nstorage = \"x\"\n", "remote.storage", "a string"),
+        ("[remote.storage]\nurl = 3\n", "remote.storage.url", "an integer"),
+        ("[transfer]\njobs = -1\n", "transfer.jobs", "a negative integer"),
+    ] {
+        r.write(".gitdvc.toml", text);
+        for args in [
+            &["remote", "add", "-d", "--force", "storage", "/x"][..],
+            &["remote", "list"][..],
+            &["push"][..],
+        ] {
+            let out = r.dvc_run(args);
+            assert_eq!(
+                (out.code, out.stderr),
+                (
+                    1,
+                    format!(
+                        "git-dvc: error: invalid configuration: '{key}' must be {}, not {found} ({})\n",
+                        match key {
+                            "remote.storage.url" => "a string",
+                            "transfer.jobs" => "a non-negative integer",
+                            _ => "a table",
+                        },
+                        file.display()
+                    )
+                ),
+                "{text:?} {args:?}"
+            );
+        }
+        assert_eq!(String::from_utf8(r.read(".gitdvc.toml")).unwrap(), text);
+    }
+}
