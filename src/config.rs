@@ -67,8 +67,16 @@ pub enum ConfigError {
     #[error("invalid remote name {0:?}: use letters, digits, '-', '_' and '.'")]
     BadRemoteName(String),
     /// A remote URL of a kind git-dvc does not know.
-    #[error("unsupported remote URL {0:?}: use /abs/path, file://, http(s):// or s3://")]
+    #[error("unsupported remote URL {0:?}: use a directory path, file:///abs/path, http(s):// or s3://")]
     BadUrl(String),
+    /// A remote URL of a known kind with its bucket or host missing.
+    #[error("remote URL {url:?} {kind}")]
+    IncompleteUrl {
+        /// The URL as given.
+        url: String,
+        /// Which kind, so the message can say what is missing.
+        kind: UrlKind,
+    },
     /// The remote exists already in that file.
     #[error("remote '{name}' already exists ({}); use --force to replace it", path.display())]
     RemoteExists {
@@ -83,6 +91,24 @@ pub enum ConfigError {
     /// No `$HOME` or `$XDG_CONFIG_HOME` to find the user's config.
     #[error("cannot find the user's config directory: set HOME or XDG_CONFIG_HOME")]
     NoHome,
+}
+
+/// The kinds of remote URL that name a place on a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlKind {
+    /// `s3://<bucket>/<prefix>`.
+    S3,
+    /// `http(s)://<host>/<prefix>`.
+    Http,
+}
+
+impl std::fmt::Display for UrlKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UrlKind::S3 => "names no bucket: use s3://<bucket>/<prefix>",
+            UrlKind::Http => "names no host: use http(s)://<host>/<prefix>",
+        })
+    }
 }
 
 /// One remote's settings.
@@ -479,17 +505,52 @@ pub fn validate_remote_name(name: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Checks a remote URL is of a kind git-dvc can use.
+/// Checks a remote URL is of a kind git-dvc can use, and complete: an S3
+/// URL names a bucket, an HTTP(S) URL a host. A path without a scheme is a
+/// directory; a relative one is resolved against the worktree root when
+/// the remote is used (and recorded as given).
 pub fn validate_url(url: &str) -> Result<(), ConfigError> {
-    let ok = url.starts_with('/')
-        || ["file://", "http://", "https://", "s3://"]
-            .iter()
-            .any(|p| url.len() > p.len() && url.starts_with(p));
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::BadUrl(url.to_string()))
+    let bad = |kind| {
+        Err(ConfigError::IncompleteUrl {
+            url: url.to_string(),
+            kind,
+        })
+    };
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return match rest.split('/').next() {
+            Some(bucket) if !bucket.is_empty() => Ok(()),
+            _ => bad(UrlKind::S3),
+        };
     }
+    if let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        return if host.is_empty() {
+            bad(UrlKind::Http)
+        } else {
+            Ok(())
+        };
+    }
+    if let Some(path) = url.strip_prefix("file://") {
+        return if path.starts_with('/') {
+            Ok(())
+        } else {
+            Err(ConfigError::BadUrl(url.to_string()))
+        };
+    }
+    // Any other `scheme:` (ftp://…, ssh's host:path) is not a directory.
+    let first = url.split('/').next().unwrap_or("");
+    if url.is_empty() || first.contains(':') {
+        return Err(ConfigError::BadUrl(url.to_string()));
+    }
+    Ok(())
 }
 
 /// An editable config file, keeping the user's comments and layout.

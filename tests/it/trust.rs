@@ -108,3 +108,57 @@ fn committed_config_of_the_wrong_shape_is_a_clear_error() {
         assert_eq!(String::from_utf8(r.read(".gitdvc.toml")).unwrap(), text);
     }
 }
+
+/// A remote URL that names no bucket or no host is refused, and nothing is
+/// recorded.
+#[test]
+fn remote_urls_without_bucket_or_host_are_refused() {
+    let env = Env::new();
+    let r = env.repo("p");
+    for (url, what) in [
+        ("s3:///no-bucket", "names no bucket: use s3://<bucket>/<prefix>"),
+        ("s3://", "names no bucket: use s3://<bucket>/<prefix>"),
+        ("http:///x", "names no host: use http(s)://<host>/<prefix>"),
+        ("http://", "names no host: use http(s)://<host>/<prefix>"),
+        ("https://:8080/x", "names no host: use http(s)://<host>/<prefix>"),
+    ] {
+        let out = r.dvc_run(["remote", "add", "bad", url]);
+        assert_eq!(
+            (out.code, out.stderr),
+            (1, format!("git-dvc: error: remote URL {url:?} {what}\n")),
+        );
+        let out = r.dvc_run(["remote", "set", "bad", "url", url]);
+        assert_eq!(out.code, 1, "{url}");
+    }
+    assert!(!r.path.join(".gitdvc.toml").exists());
+    assert_eq!(r.dvc(["remote", "list"]).stdout, "");
+}
+
+/// A relative directory URL is accepted, recorded as given, and resolved
+/// against the worktree root (not the current directory) when used, in
+/// every clone.
+#[test]
+fn relative_directory_remote_is_relative_to_the_worktree_root() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    r.dvc(["remote", "add", "-d", "store", "../store"]);
+    assert_eq!(
+        String::from_utf8(r.read(".gitdvc.toml")).unwrap(),
+        "[remote.store]\nurl = \"../store\"\n\n[core]\nremote = \"store\"\n"
+    );
+    let v = data(9, 4000);
+    r.write("sub/a.bin", &v);
+    r.commit_all("v1");
+    let out = env.ok(&r.path.join("sub"), "git-dvc", ["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (3.9 KiB) to 'store'.\n");
+    let h = sha256(&v);
+    assert_eq!(
+        fs::read(env.root().join("store").join(&h[..2]).join(&h[2..])).unwrap(),
+        v
+    );
+    // A clone next to it finds the same directory from its own root.
+    env.ok(env.root(), "git", ["clone", "-q", "p", "fresh"]);
+    let c = env.at(env.root().join("fresh"));
+    assert_eq!(c.read("sub/a.bin"), v);
+}
