@@ -63,6 +63,18 @@ pub enum ConfigError {
     /// A remote that is not configured was named.
     #[error("no such remote: {0}")]
     NoSuchRemote(String),
+    /// The first word of `push`/`fetch` names neither a configured remote
+    /// nor a revision: most likely a mistyped remote.
+    #[error("no remote or revision is named '{name}' ({})", match remotes.as_slice() {
+        [] => "no remotes are configured".to_string(),
+        r => format!("remotes: {}", r.join(", ")),
+    })]
+    NotARemoteOrRevision {
+        /// The word as given.
+        name: String,
+        /// The remotes that are configured.
+        remotes: Vec<String>,
+    },
     /// A remote name that is not usable as a TOML key or on a command line.
     #[error("invalid remote name {0:?}: use letters, digits, '-', '_' and '.'")]
     BadRemoteName(String),

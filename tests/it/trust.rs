@@ -162,3 +162,37 @@ fn relative_directory_remote_is_relative_to_the_worktree_root() {
     let c = env.at(env.root().join("fresh"));
     assert_eq!(c.read("sub/a.bin"), v);
 }
+
+/// A mistyped remote name is not reported as a bad revision only.
+#[test]
+fn push_to_a_mistyped_remote_names_the_remotes() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    r.write("a.bin", data(4, 100));
+    r.commit_all("v1");
+    let out = r.dvc_run(["push", "rel"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "git-dvc: error: no remote or revision is named 'rel' (no remotes are configured)\n"
+        )
+    );
+    let store = env.root().join("store");
+    r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
+    r.dvc(["remote", "add", "--local", "backup", store.to_str().unwrap()]);
+    for cmd in ["push", "fetch"] {
+        let out = r.dvc_run([cmd, "rel"]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (
+                1,
+                "git-dvc: error: no remote or revision is named 'rel' (remotes: backup, storage)\n"
+            ),
+            "{cmd}"
+        );
+    }
+    // A revision still works in that place.
+    r.dvc(["push", "HEAD"]);
+}
