@@ -61,6 +61,17 @@ pub enum RemoteError {
         /// The remote.
         remote: String,
     },
+    /// The server does not do what was asked (HTTP 405, 501): it answered,
+    /// so this is not retried, and it is not a remote configured read-only.
+    #[error("remote '{remote}' does not accept {request}: the server answered HTTP {status}")]
+    NotSupported {
+        /// The remote.
+        remote: String,
+        /// The request, as `PUT <url>`.
+        request: String,
+        /// The status line, as `405 Method Not Allowed`.
+        status: String,
+    },
     /// Credentials missing or refused.
     #[error("remote '{remote}' refused access: {message}")]
     Denied {

@@ -2,8 +2,10 @@
 //! panics, and every message a new user meets says what is wrong and where.
 
 use std::fs;
+use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, Repo, data, pointer_for, sha256};
+use crate::servers::HttpServer;
 
 /// The blob id Git gives `bytes`, unfiltered.
 fn git_blob_id(r: &Repo<'_>, bytes: &[u8]) -> String {
@@ -195,4 +197,36 @@ fn push_to_a_mistyped_remote_names_the_remotes() {
     }
     // A revision still works in that place.
     r.dvc(["push", "HEAD"]);
+}
+
+/// An HTTP server that will not take PUT is reported as such, with what it
+/// answered: the remote was not configured read-only. 501 is not retried.
+#[test]
+fn http_server_refusing_put_says_what_it_answered() {
+    let env = Env::new();
+    let store = env.root().join("store");
+    let http = HttpServer::start(&store);
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    let v = data(6, 2000);
+    r.write("a.bin", &v);
+    r.commit_all("v1");
+    r.dvc(["remote", "add", "-d", "web", &http.url]);
+    let h = sha256(&v);
+    let url = format!("{}/{}/{}", http.url, &h[..2], &h[2..]);
+    for (status, answer) in [(405, "405 Method Not Allowed"), (501, "501 Not Implemented")] {
+        http.faults.put_status.store(status, Ordering::SeqCst);
+        let puts = http.faults.puts.load(Ordering::SeqCst);
+        let out = r.dvc_run(["push"]);
+        assert_eq!(
+            (out.code, out.stderr),
+            (
+                1,
+                format!(
+                    "git-dvc: error: remote 'web' does not accept PUT {url}: the server answered HTTP {answer} (a.bin)\ngit-dvc: error: 1 of 1 objects failed to transfer (remote 'web')\n"
+                )
+            )
+        );
+        assert_eq!(http.faults.puts.load(Ordering::SeqCst), puts + 1, "not retried");
+    }
 }
