@@ -48,7 +48,15 @@ pub fn finish(report: &Report, files: &[TrackedFile], verb: &str, remote: &str) 
         .iter()
         .map(|f| (f.pointer.oid, f.path.as_str()))
         .collect();
+    let mut said = std::collections::HashSet::new();
     for (oid, e) in &report.failed {
+        if e.is_remote_wide() {
+            // The same reason for every object: say it once.
+            if said.insert(e.to_string()) {
+                ui::error(&e.to_string());
+            }
+            continue;
+        }
         match paths.get(oid) {
             Some(p) => ui::error(&format!("{e} ({p})")),
             None => ui::error(&e.to_string()),

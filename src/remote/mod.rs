@@ -72,6 +72,15 @@ pub enum RemoteError {
         /// The status line, as `405 Method Not Allowed`.
         status: String,
     },
+    /// The root directory of a directory remote is not there (an unmounted
+    /// disk, a typo, a remote moved away).
+    #[error("the directory of remote '{remote}' does not exist ({})", path.display())]
+    NoDirectory {
+        /// The remote.
+        remote: String,
+        /// The directory.
+        path: std::path::PathBuf,
+    },
     /// Credentials missing or refused.
     #[error("remote '{remote}' refused access: {message}")]
     Denied {
@@ -113,6 +122,12 @@ impl RemoteError {
     /// True for failures a retry may cure.
     pub fn is_transient(&self) -> bool {
         matches!(self, RemoteError::Transient { .. })
+    }
+
+    /// True for failures of the remote as a whole rather than of one
+    /// object: reported once, not once per object.
+    pub fn is_remote_wide(&self) -> bool {
+        matches!(self, RemoteError::NoDirectory { .. })
     }
 }
 

@@ -230,3 +230,64 @@ fn http_server_refusing_put_says_what_it_answered() {
         assert_eq!(http.faults.puts.load(Ordering::SeqCst), puts + 1, "not retried");
     }
 }
+
+/// A directory remote whose directory is not there says so, for fetch,
+/// pull, checkout and fsck, instead of "not on remote" or "all good".
+#[test]
+fn missing_directory_remote_says_the_directory_does_not_exist() {
+    let env = Env::new();
+    let store = env.root().join("store");
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
+    let files: Vec<Vec<u8>> = (0..3).map(|i| data(20 + i, 1000)).collect();
+    for (i, f) in files.iter().enumerate() {
+        r.write(&format!("f{i}.bin"), f);
+    }
+    r.commit_all("v1");
+    r.dvc(["push"]);
+    let moved = env.root().join("store-moved");
+    fs::rename(&store, &moved).unwrap();
+    fs::remove_dir_all(r.cache()).unwrap();
+    let msg = format!(
+        "git-dvc: error: the directory of remote 'storage' does not exist ({})\n",
+        store.display()
+    );
+
+    let out = r.dvc_run(["fetch"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "{msg}git-dvc: error: 3 of 3 objects failed to transfer (remote 'storage')\n"
+            )
+        )
+    );
+    let out = r.dvc_run(["fsck", "--remote", "storage"]);
+    assert_eq!((out.code, out.stderr), (1, msg.clone()));
+
+    // A checkout warns with the same reason.
+    fs::remove_file(r.path.join("f0.bin")).unwrap();
+    let out = r.git_run(["checkout", "--", "f0.bin"]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stderr.contains(&format!(
+            "the directory of remote 'storage' does not exist ({})",
+            store.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(r.read("f0.bin"), pointer_for(&files[0]).as_bytes());
+
+    // Once it is back, all is well.
+    fs::rename(&moved, &store).unwrap();
+    r.dvc(["pull"]);
+    assert_eq!(r.read("f0.bin"), files[0]);
+    let out = r.dvc(["fsck", "--remote", "storage"]);
+    assert_eq!(
+        out.stderr,
+        "Checked 3 objects on remote 'storage': all good.\n"
+    );
+}
