@@ -207,6 +207,12 @@ pub fn open(
         remote: name.to_string(),
         message: "no url".into(),
     })?;
+    // The same check as `remote add`, for URLs that came another way (a
+    // committed file, a source's config).
+    crate::config::validate_url(url).map_err(|e| RemoteError::Config {
+        remote: name.to_string(),
+        message: e.to_string(),
+    })?;
     let read_only = cfg.read_only.unwrap_or(false);
     if let Some(rest) = url.strip_prefix("s3://") {
         return Ok(Arc::new(s3::S3Remote::new(name, rest, cfg, read_only)?));

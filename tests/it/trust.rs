@@ -291,3 +291,23 @@ fn missing_directory_remote_says_the_directory_does_not_exist() {
         "Checked 3 objects on remote 'storage': all good.\n"
     );
 }
+
+/// A URL that `remote add` refuses is refused the same way when it comes
+/// from a committed file instead.
+#[test]
+fn committed_remote_url_without_a_host_is_refused_when_used() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    r.write("a.bin", data(8, 100));
+    r.write(".gitdvc.toml", "[core]\nremote = \"web\"\n[remote.web]\nurl = \"http:///x\"\n");
+    r.commit_all("v1");
+    let out = r.dvc_run(["push"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            1,
+            "git-dvc: error: remote 'web' is misconfigured: remote URL \"http:///x\" names no host: use http(s)://<host>/<prefix>\n"
+        )
+    );
+}
