@@ -79,7 +79,9 @@ pub enum ConfigError {
     #[error("invalid remote name {0:?}: use letters, digits, '-', '_' and '.'")]
     BadRemoteName(String),
     /// A remote URL of a kind git-dvc does not know.
-    #[error("unsupported remote URL {0:?}: use a directory path, file:///abs/path, http(s):// or s3://")]
+    #[error(
+        "unsupported remote URL {0:?}: use a directory path, file:///abs/path, http(s):// or s3://"
+    )]
     BadUrl(String),
     /// A remote URL of a known kind with its bucket or host missing.
     #[error("remote URL {url:?} {kind}")]

@@ -246,7 +246,10 @@ fn filter(dir: &std::path::Path) -> Filter {
     Filter::new(cache, false).with_known(
         root,
         Box::new(move |path| {
-            assert!(inside(path), "looked up {path:?}, which is not in the worktree");
+            assert!(
+                inside(path),
+                "looked up {path:?}, which is not in the worktree"
+            );
             Some(known)
         }),
     )
@@ -362,7 +365,14 @@ proptest! {
 /// entry, kept as fixed cases.
 #[test]
 fn fuzz_regressions_unsafe_pathnames() {
-    for path in ["", "/tmp/x.bin", "../x.bin", "a/../../x.bin", "a\0b", ".git/x"] {
+    for path in [
+        "",
+        "/tmp/x.bin",
+        "../x.bin",
+        "a/../../x.bin",
+        "a\0b",
+        ".git/x",
+    ] {
         let req = Request {
             command: "clean".into(),
             pathname: path.into(),

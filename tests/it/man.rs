@@ -47,10 +47,7 @@ fn top_page_has_configuration_environment_and_files() {
     let pages = git_dvc::man::pages();
     let (_, top) = pages.iter().find(|(n, _)| n == "git-dvc.1").unwrap();
     let top = String::from_utf8(top.clone()).unwrap();
-    let sections: Vec<&str> = top
-        .lines()
-        .filter_map(|l| l.strip_prefix(".SH "))
-        .collect();
+    let sections: Vec<&str> = top.lines().filter_map(|l| l.strip_prefix(".SH ")).collect();
     assert_eq!(
         sections,
         [
@@ -66,7 +63,11 @@ fn top_page_has_configuration_environment_and_files() {
         ]
     );
     // roff spells `-` as `\-`; compare on the text a reader sees.
-    let text = top.replace("\\-", "-").replace("\\fB", "").replace("\\fI", "").replace("\\fR", "");
+    let text = top
+        .replace("\\-", "-")
+        .replace("\\fB", "")
+        .replace("\\fI", "")
+        .replace("\\fR", "");
     for needle in [
         "$XDG_CONFIG_HOME/git-dvc/config.toml",
         ".gitdvc.toml",
@@ -92,7 +93,10 @@ fn top_page_has_configuration_environment_and_files() {
         "pre-push",
         "~/.netrc",
     ] {
-        assert!(text.contains(needle), "man git-dvc does not mention {needle:?}");
+        assert!(
+            text.contains(needle),
+            "man git-dvc does not mention {needle:?}"
+        );
     }
     // Every GIT_DVC_ variable the code reads is documented.
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -117,6 +121,9 @@ fn top_page_has_configuration_environment_and_files() {
     }
     assert!(vars.len() >= 4, "{vars:?}");
     for v in &vars {
-        assert!(text.contains(v.as_str()), "man git-dvc does not document {v}");
+        assert!(
+            text.contains(v.as_str()),
+            "man git-dvc does not document {v}"
+        );
     }
 }

@@ -80,8 +80,16 @@ fn committed_config_of_the_wrong_shape_is_a_clear_error() {
         ("remote = \"oops\"\n", "remote", "a string"),
         ("core = 5\n", "core", "an integer"),
         ("[remote]\nstorage = \"x\"\n", "remote.storage", "a string"),
-        ("[remote.storage]\nurl = 3\n", "remote.storage.url", "an integer"),
-        ("[transfer]\njobs = -1\n", "transfer.jobs", "a negative integer"),
+        (
+            "[remote.storage]\nurl = 3\n",
+            "remote.storage.url",
+            "an integer",
+        ),
+        (
+            "[transfer]\njobs = -1\n",
+            "transfer.jobs",
+            "a negative integer",
+        ),
     ] {
         r.write(".gitdvc.toml", text);
         for args in [
@@ -118,11 +126,17 @@ fn remote_urls_without_bucket_or_host_are_refused() {
     let env = Env::new();
     let r = env.repo("p");
     for (url, what) in [
-        ("s3:///no-bucket", "names no bucket: use s3://<bucket>/<prefix>"),
+        (
+            "s3:///no-bucket",
+            "names no bucket: use s3://<bucket>/<prefix>",
+        ),
         ("s3://", "names no bucket: use s3://<bucket>/<prefix>"),
         ("http:///x", "names no host: use http(s)://<host>/<prefix>"),
         ("http://", "names no host: use http(s)://<host>/<prefix>"),
-        ("https://:8080/x", "names no host: use http(s)://<host>/<prefix>"),
+        (
+            "https://:8080/x",
+            "names no host: use http(s)://<host>/<prefix>",
+        ),
     ] {
         let out = r.dvc_run(["remote", "add", "bad", url]);
         assert_eq!(
@@ -183,7 +197,13 @@ fn push_to_a_mistyped_remote_names_the_remotes() {
     );
     let store = env.root().join("store");
     r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
-    r.dvc(["remote", "add", "--local", "backup", store.to_str().unwrap()]);
+    r.dvc([
+        "remote",
+        "add",
+        "--local",
+        "backup",
+        store.to_str().unwrap(),
+    ]);
     for cmd in ["push", "fetch"] {
         let out = r.dvc_run([cmd, "rel"]);
         assert_eq!(
@@ -214,7 +234,10 @@ fn http_server_refusing_put_says_what_it_answered() {
     r.dvc(["remote", "add", "-d", "web", &http.url]);
     let h = sha256(&v);
     let url = format!("{}/{}/{}", http.url, &h[..2], &h[2..]);
-    for (status, answer) in [(405, "405 Method Not Allowed"), (501, "501 Not Implemented")] {
+    for (status, answer) in [
+        (405, "405 Method Not Allowed"),
+        (501, "501 Not Implemented"),
+    ] {
         http.faults.put_status.store(status, Ordering::SeqCst);
         let puts = http.faults.puts.load(Ordering::SeqCst);
         let out = r.dvc_run(["push"]);
@@ -227,7 +250,11 @@ fn http_server_refusing_put_says_what_it_answered() {
                 )
             )
         );
-        assert_eq!(http.faults.puts.load(Ordering::SeqCst), puts + 1, "not retried");
+        assert_eq!(
+            http.faults.puts.load(Ordering::SeqCst),
+            puts + 1,
+            "not retried"
+        );
     }
 }
 
@@ -259,9 +286,7 @@ fn missing_directory_remote_says_the_directory_does_not_exist() {
         (out.code, out.stderr),
         (
             1,
-            format!(
-                "{msg}git-dvc: error: 3 of 3 objects failed to transfer (remote 'storage')\n"
-            )
+            format!("{msg}git-dvc: error: 3 of 3 objects failed to transfer (remote 'storage')\n")
         )
     );
     let out = r.dvc_run(["fsck", "--remote", "storage"]);
@@ -300,7 +325,10 @@ fn committed_remote_url_without_a_host_is_refused_when_used() {
     let r = env.repo("p");
     r.dvc(["track", "*.bin"]);
     r.write("a.bin", data(8, 100));
-    r.write(".gitdvc.toml", "[core]\nremote = \"web\"\n[remote.web]\nurl = \"http:///x\"\n");
+    r.write(
+        ".gitdvc.toml",
+        "[core]\nremote = \"web\"\n[remote.web]\nurl = \"http:///x\"\n",
+    );
     r.commit_all("v1");
     let out = r.dvc_run(["push"]);
     assert_eq!(
