@@ -73,18 +73,53 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
+    /// A key holds a value of the wrong kind (`remote = "oops"` where a
+    /// table of remotes belongs).
+    #[error("invalid configuration: '{key}' must be {expected}, not {found} ({})", path.display())]
+    WrongType {
+        /// The file.
+        path: PathBuf,
+        /// The dotted key.
+        key: String,
+        /// What the schema wants there.
+        expected: &'static str,
+        /// What the file has.
+        found: &'static str,
+    },
     /// No remote was named and none is the default.
     #[error("no default remote: add one with `git dvc remote add -d <name> <url>`")]
     NoDefaultRemote,
     /// A remote that is not configured was named.
     #[error("no such remote: {0}")]
     NoSuchRemote(String),
+    /// The first word of `push`/`fetch` names neither a configured remote
+    /// nor a revision: most likely a mistyped remote.
+    #[error("no remote or revision is named '{name}' ({})", match remotes.as_slice() {
+        [] => "no remotes are configured".to_string(),
+        r => format!("remotes: {}", r.join(", ")),
+    })]
+    NotARemoteOrRevision {
+        /// The word as given.
+        name: String,
+        /// The remotes that are configured.
+        remotes: Vec<String>,
+    },
     /// A remote name that is not usable as a TOML key or on a command line.
     #[error("invalid remote name {0:?}: use letters, digits, '-', '_' and '.'")]
     BadRemoteName(String),
     /// A remote URL of a kind git-dvc does not know.
-    #[error("unsupported remote URL {0:?}: use /abs/path, file://, http(s):// or s3://")]
+    #[error(
+        "unsupported remote URL {0:?}: use a directory path, file:///abs/path, http(s):// or s3://"
+    )]
     BadUrl(String),
+    /// A remote URL of a known kind with its bucket or host missing.
+    #[error("remote URL {url:?} {kind}")]
+    IncompleteUrl {
+        /// The URL as given.
+        url: String,
+        /// Which kind, so the message can say what is missing.
+        kind: UrlKind,
+    },
     /// The remote exists already in that file.
     #[error("remote '{name}' already exists ({}); use --force to replace it", path.display())]
     RemoteExists {
@@ -99,6 +134,24 @@ pub enum ConfigError {
     /// No `$HOME` or `$XDG_CONFIG_HOME` to find the user's config.
     #[error("cannot find the user's config directory: set HOME or XDG_CONFIG_HOME")]
     NoHome,
+}
+
+/// The kinds of remote URL that name a place on a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlKind {
+    /// `s3://<bucket>/<prefix>`.
+    S3,
+    /// `http(s)://<host>/<prefix>`.
+    Http,
+}
+
+impl std::fmt::Display for UrlKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UrlKind::S3 => "names no bucket: use s3://<bucket>/<prefix>",
+            UrlKind::Http => "names no host: use http(s)://<host>/<prefix>",
+        })
+    }
 }
 
 /// One remote's settings.
@@ -243,10 +296,97 @@ fn read_optional(path: &Path) -> Result<Option<String>, ConfigError> {
 }
 
 fn parse_layer(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-    toml::from_str(text).map_err(|e| ConfigError::Invalid {
+    let invalid = |e: toml::de::Error| ConfigError::Invalid {
         path: path.to_path_buf(),
         message: e.message().to_string(),
-    })
+    };
+    let table: toml::Table = toml::from_str(text).map_err(invalid)?;
+    check_shape(&table, path)?;
+    toml::Value::Table(table).try_into().map_err(invalid)
+}
+
+/// The kind of a TOML value, as a message names it.
+fn kind(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(i) if *i < 0 => "a negative integer",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a float",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
+/// Checks every known key holds the kind of value the schema wants, so a
+/// file of the wrong shape (any file can be: the committed one comes from
+/// whoever wrote the repository) is refused with the key named, by readers
+/// and editors alike. Unknown keys are left to the warnings.
+fn check_shape(doc: &toml::Table, path: &Path) -> Result<(), ConfigError> {
+    #[derive(Clone, Copy)]
+    enum Want {
+        Table,
+        Str,
+        Bool,
+        Count,
+    }
+    let check = |key: &str, v: &toml::Value, want: Want| {
+        let ok = match want {
+            Want::Table => v.is_table(),
+            Want::Str => v.is_str(),
+            Want::Bool => v.is_bool(),
+            Want::Count => v.as_integer().is_some_and(|i| i >= 0),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(ConfigError::WrongType {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            expected: match want {
+                Want::Table => "a table",
+                Want::Str => "a string",
+                Want::Bool => "true or false",
+                Want::Count => "a non-negative integer",
+            },
+            found: kind(v),
+        })
+    };
+    let section = |name: &str, fields: &[(&str, Want)]| -> Result<(), ConfigError> {
+        let Some(v) = doc.get(name) else {
+            return Ok(());
+        };
+        check(name, v, Want::Table)?;
+        for (field, want) in fields {
+            if let Some(v) = v.get(field) {
+                check(&format!("{name}.{field}"), v, *want)?;
+            }
+        }
+        Ok(())
+    };
+    section("core", &[("remote", Want::Str)])?;
+    section("cache", &[("dir", Want::Str)])?;
+    section("transfer", &[("jobs", Want::Count)])?;
+    section("remote", &[])?;
+    if let Some(remotes) = doc.get("remote").and_then(toml::Value::as_table) {
+        for (name, r) in remotes {
+            let key = format!("remote.{name}");
+            check(&key, r, Want::Table)?;
+            for (field, want) in [
+                ("url", Want::Str),
+                ("endpoint", Want::Str),
+                ("region", Want::Str),
+                ("profile", Want::Str),
+                ("read_only", Want::Bool),
+            ] {
+                if let Some(v) = r.get(field) {
+                    check(&format!("{key}.{field}"), v, want)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Config {
@@ -455,17 +595,52 @@ pub fn validate_remote_name(name: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Checks a remote URL is of a kind git-dvc can use.
+/// Checks a remote URL is of a kind git-dvc can use, and complete: an S3
+/// URL names a bucket, an HTTP(S) URL a host. A path without a scheme is a
+/// directory; a relative one is resolved against the worktree root when
+/// the remote is used (and recorded as given).
 pub fn validate_url(url: &str) -> Result<(), ConfigError> {
-    let ok = url.starts_with('/')
-        || ["file://", "http://", "https://", "s3://"]
-            .iter()
-            .any(|p| url.len() > p.len() && url.starts_with(p));
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::BadUrl(url.to_string()))
+    let bad = |kind| {
+        Err(ConfigError::IncompleteUrl {
+            url: url.to_string(),
+            kind,
+        })
+    };
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return match rest.split('/').next() {
+            Some(bucket) if !bucket.is_empty() => Ok(()),
+            _ => bad(UrlKind::S3),
+        };
     }
+    if let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit('@').next().unwrap_or("");
+        let host = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        return if host.is_empty() {
+            bad(UrlKind::Http)
+        } else {
+            Ok(())
+        };
+    }
+    if let Some(path) = url.strip_prefix("file://") {
+        return if path.starts_with('/') {
+            Ok(())
+        } else {
+            Err(ConfigError::BadUrl(url.to_string()))
+        };
+    }
+    // Any other `scheme:` (ftp://…, ssh's host:path) is not a directory.
+    let first = url.split('/').next().unwrap_or("");
+    if url.is_empty() || first.contains(':') {
+        return Err(ConfigError::BadUrl(url.to_string()));
+    }
+    Ok(())
 }
 
 /// An editable config file, keeping the user's comments and layout.
@@ -475,9 +650,11 @@ pub struct ConfigEditor {
 }
 
 impl ConfigEditor {
-    /// Opens (or starts) the file at `path`.
+    /// Opens (or starts) the file at `path`. A file of the wrong shape is
+    /// refused here, as readers refuse it, so edits never meet a surprise.
     pub fn open(path: &Path) -> Result<ConfigEditor, ConfigError> {
         let text = read_optional(path)?.unwrap_or_default();
+        parse_layer(&text, path)?;
         let doc = text
             .parse::<toml_edit::DocumentMut>()
             .map_err(|e| ConfigError::Invalid {
@@ -500,19 +677,40 @@ impl ConfigEditor {
         self.doc.get("remote").and_then(|r| r.get(name)).is_some()
     }
 
+    /// A key of the wrong kind met while editing; [`ConfigEditor::open`]
+    /// refuses such files, so this is only a backstop.
+    fn not_a_table(&self, key: String) -> ConfigError {
+        ConfigError::WrongType {
+            path: self.path.clone(),
+            key,
+            expected: "a table",
+            found: "another value",
+        }
+    }
+
     /// Sets `[remote.<name>] <key> = value`.
-    pub fn set_remote(&mut self, name: &str, key: &str, value: toml_edit::Value) {
+    pub fn set_remote(
+        &mut self,
+        name: &str,
+        key: &str,
+        value: toml_edit::Value,
+    ) -> Result<(), ConfigError> {
         let remotes = self.doc.entry("remote").or_insert_with(|| {
             let mut t = toml_edit::Table::new();
             t.set_implicit(true);
             toml_edit::Item::Table(t)
         });
+        let Some(remotes) = remotes.as_table_like_mut() else {
+            return Err(self.not_a_table("remote".into()));
+        };
         let remote = remotes
-            .as_table_like_mut()
-            .expect("remote is a table")
             .entry(name)
             .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        remote[key] = toml_edit::value(value);
+        let Some(remote) = remote.as_table_like_mut() else {
+            return Err(self.not_a_table(format!("remote.{name}")));
+        };
+        remote.insert(key, toml_edit::value(value));
+        Ok(())
     }
 
     /// Removes `[remote.<name>]`; true if it was there. Clears
@@ -553,12 +751,16 @@ impl ConfigEditor {
     }
 
     /// Sets `core.remote`.
-    pub fn set_default_remote(&mut self, name: &str) {
+    pub fn set_default_remote(&mut self, name: &str) -> Result<(), ConfigError> {
         let core = self
             .doc
             .entry("core")
             .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        core["remote"] = toml_edit::value(name);
+        let Some(core) = core.as_table_like_mut() else {
+            return Err(self.not_a_table("core".into()));
+        };
+        core.insert("remote", toml_edit::value(name));
+        Ok(())
     }
 
     /// Writes the file atomically (temp + rename).

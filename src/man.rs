@@ -24,6 +24,9 @@ fn render(cmd: &clap::Command, name: &str, bin: &str, out: &mut Vec<(String, Vec
         .source(format!("git-dvc {}", env!("CARGO_PKG_VERSION")))
         .render(&mut buf)
         .expect("rendering to memory cannot fail");
+    if name == "git-dvc" {
+        buf = with_top_sections(buf);
+    }
     out.push((format!("{name}.1"), buf));
     for sub in cmd.get_subcommands() {
         render(
@@ -34,6 +37,116 @@ fn render(cmd: &clap::Command, name: &str, bin: &str, out: &mut Vec<(String, Vec
         );
     }
 }
+
+/// The top page's sections that no `--help` has: configuration, the
+/// environment and the files git-dvc uses. Inserted before VERSION, in
+/// man-pages(7) order.
+fn with_top_sections(page: Vec<u8>) -> Vec<u8> {
+    const MARK: &[u8] = b".SH VERSION\n";
+    let at = page
+        .windows(MARK.len())
+        .position(|w| w == MARK)
+        .unwrap_or(page.len());
+    let mut out = page[..at].to_vec();
+    out.extend_from_slice(TOP_SECTIONS.as_bytes());
+    out.extend_from_slice(&page[at..]);
+    out
+}
+
+/// Roff text of the CONFIGURATION, ENVIRONMENT and FILES sections.
+const TOP_SECTIONS: &str = r##".SH CONFIGURATION
+TOML, in three layers; a later one wins, key by key:
+.TP
+\fI$XDG_CONFIG_HOME/git\-dvc/config.toml\fR (default \fI~/.config/git\-dvc/config.toml\fR)
+Yours, for every repository (\fBremote add \-\-global\fR writes it).
+.TP
+\fI.gitdvc.toml\fR at the worktree root
+Committed, shared with every clone. \fBgit dvc remote add\fR, \fBremote set\fR and \fBremote default\fR write this file unless given \fB\-\-local\fR or \fB\-\-global\fR.
+.TP
+\fI<git\-common\-dir>/dvc/config.toml\fR
+This clone only, never committed (\fB\-\-local\fR).
+.PP
+The committed \fI.gitdvc.toml\fR comes from whoever wrote the repository, so it is read only for [core] remote, [remote.*] and [transfer]. [cache] dir, and anything else that could make git\-dvc write outside the repository, is honoured only from the clone's or your own file; set in \fI.gitdvc.toml\fR it is ignored with a warning. Unknown keys are ignored with a warning; a key holding the wrong kind of value is an error that names the file and the key.
+.PP
+Keys:
+.TP
+\fB[core] remote\fR = "\fIname\fR"
+The default remote of push, fetch, pull and checkouts.
+.TP
+\fB[remote.\fIname\fB] url\fR = "\fIurl\fR"
+Where the remote is: \fIs3://bucket/prefix\fR, \fIhttp(s)://host/prefix\fR, a directory \fI/abs/path\fR or \fIfile:///abs/path\fR, or a directory path relative to the worktree root (recorded as given, resolved in each clone against its own root).
+.TP
+\fB[remote.\fIname\fB] endpoint\fR = "\fIhttp://127.0.0.1:9000\fR"
+An S3\-compatible endpoint (MinIO, Ceph, R2...), with path\-style addressing.
+.TP
+\fB[remote.\fIname\fB] region\fR = "\fIus\-east\-1\fR"
+The S3 region.
+.TP
+\fB[remote.\fIname\fB] profile\fR = "\fIdefault\fR"
+The AWS shared\-credentials profile. Secrets never go in the config: S3 uses the standard AWS credential chain, HTTP uses \fBgit credential\fR or \fI~/.netrc\fR.
+.TP
+\fB[remote.\fIname\fB] read_only\fR = true | false
+Refuse uploads and deletions before sending anything (default false).
+.TP
+\fB[cache] dir\fR = "\fI/path\fR"
+Another cache directory, for example one shared by several clones; relative to the file that sets it. Not honoured from \fI.gitdvc.toml\fR.
+.TP
+\fB[transfer] jobs\fR = \fIn\fR
+Transfers in flight at once (default 8).
+.TP
+\fB[checkout] direct_size\fR = "\fI64MiB\fR"
+Files at or above this size do not pass through Git's smudge pipe: git\-dvc writes them itself from the cache and keeps the index's stat data true, so \fBgit status\fR stays clean without re\-reading them; where no hook runs after a Git command such a file holds its pointer text, one warning names it, and \fBgit dvc checkout\fR completes it. This version does not implement it yet: the [checkout] table is ignored with a warning, and every file passes through Git's pipe.
+.SH ENVIRONMENT
+.TP
+\fBGIT_DVC_SKIP_SMUDGE\fR
+Set (to anything but empty, 0 or false): checkouts leave pointer texts and fetch nothing, like \fBinstall \-\-skip\-smudge\fR.
+.TP
+\fBGIT_DVC_SKIP_PUSH\fR
+Set: the pre\-push hook uploads nothing.
+.TP
+\fBGIT_DVC_REMOTE\fR
+The default remote, over [core] remote.
+.TP
+\fBGIT_DVC_JOBS\fR
+Transfers in flight at once, over [transfer] jobs.
+.TP
+\fBXDG_CONFIG_HOME\fR, \fBHOME\fR
+Where your config is (above); \fBHOME\fR also for \fI~/.netrc\fR.
+.TP
+\fBXDG_CACHE_HOME\fR
+Where \fBgit dvc get\fR, run outside a repository, keeps source clones (default \fI~/.cache/git\-dvc/sources\fR).
+.TP
+\fBAWS_ACCESS_KEY_ID\fR, \fBAWS_SECRET_ACCESS_KEY\fR, \fBAWS_PROFILE\fR, \fBAWS_REGION\fR, ...
+The standard AWS credential chain, for S3 remotes.
+.TP
+\fBGIT_DIR\fR, \fBGIT_WORK_TREE\fR
+Which repository, as for Git.
+.SH FILES
+.TP
+\fI.gitattributes\fR
+Tracked patterns: \fB<pattern> filter=dvc diff=dvc merge=dvc \-text\fR lines, written by \fBgit dvc track\fR.
+.TP
+\fI.gitdvc.toml\fR, \fI<git\-common\-dir>/dvc/config.toml\fR, \fI~/.config/git\-dvc/config.toml\fR
+The configuration (above).
+.TP
+\fI<git\-common\-dir>/dvc/cache/<oid[0..2]>/<oid[2..]>\fR
+The cache, shared by the worktrees of a clone; objects are read\-only and appear whole (written in \fIcache/tmp/\fR, then renamed). Remotes use the same layout.
+.TP
+\fI<git\-common\-dir>/dvc/cache/quarantine/\fR
+Corrupt objects moved aside by \fBgit dvc fsck\fR.
+.TP
+\fI<git\-common\-dir>/dvc/sources/\fR
+Clones of the source repositories of \fBget\fR and \fBimport\fR.
+.TP
+\fI<out>.import.toml\fR
+The record of an import, beside its output.
+.TP
+\fI<hooks>/post\-checkout\fR, \fI<hooks>/post\-merge\fR, \fI<hooks>/pre\-push\fR
+The hooks \fBgit dvc install\fR writes in \fI.git/hooks\fR (or \fBcore.hooksPath\fR), marked by the line "# git\-dvc hook: written by `git dvc install`"; a hook without that line is yours and is never replaced without \fB\-\-force\fR.
+.TP
+\fI~/.netrc\fR
+HTTP credentials, tried before \fBgit credential\fR.
+"##;
 
 /// Shell completion script for `shell` (bash, zsh, fish, elvish, powershell).
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {

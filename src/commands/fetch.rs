@@ -60,7 +60,7 @@ fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Result<()
 /// Runs `git dvc fetch`.
 pub fn fetch(args: &FetchArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let (remote, refs) = split_remote(&ctx, &args.args);
+    let (remote, refs) = split_remote(&ctx, &args.args)?;
     let specs = pathspecs(&ctx, &args.paths)?;
     let mut files = super::push::objects_for(&ctx, refs, args.all)?;
     files.retain(|f| matches_pathspec(&f.path, &specs));

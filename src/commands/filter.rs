@@ -158,9 +158,9 @@ fn complete_deferred(ctx: &Ctx, paths: &[String]) -> Result<()> {
 /// Runs the one-shot `git-dvc clean`.
 pub fn clean(args: &OneShotArgs) -> Result<()> {
     let (_ctx, mut filter) = open_filter(false)?;
-    let path = args.path.as_deref().unwrap_or("<stdin>");
+    let path = crate::filter::Pathname::new(args.path.as_deref().unwrap_or(""));
     let (input, mut output) = raw_stdio()?;
-    let bytes = filter.clean(path, &mut BufReader::with_capacity(1 << 17, input))?;
+    let bytes = filter.clean(&path, &mut BufReader::with_capacity(1 << 17, input))?;
     output.write_all(&bytes).context("cannot write to git")?;
     Ok(())
 }

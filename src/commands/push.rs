@@ -26,7 +26,7 @@ pub fn objects_for(ctx: &Ctx, refs: &[String], all: bool) -> Result<Vec<TrackedF
 /// Runs `git dvc push`.
 pub fn run(args: &PushArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let (remote, refs) = split_remote(&ctx, &args.args);
+    let (remote, refs) = split_remote(&ctx, &args.args)?;
     let revs: Vec<String> = if refs.is_empty() {
         vec!["HEAD".into()]
     } else {

@@ -37,15 +37,15 @@ pub fn run(cmd: &RemoteCommand) -> Result<()> {
                 .into());
             }
             ed.remove_remote(&a.name);
-            ed.set_remote(&a.name, "url", a.url.as_str().into());
+            ed.set_remote(&a.name, "url", a.url.as_str().into())?;
             if let Some(e) = &a.endpoint {
-                ed.set_remote(&a.name, "endpoint", e.as_str().into());
+                ed.set_remote(&a.name, "endpoint", e.as_str().into())?;
             }
             if let Some(r) = &a.region {
-                ed.set_remote(&a.name, "region", r.as_str().into());
+                ed.set_remote(&a.name, "region", r.as_str().into())?;
             }
             if a.default {
-                ed.set_default_remote(&a.name);
+                ed.set_default_remote(&a.name)?;
             }
             ed.save()?;
         }
@@ -107,7 +107,7 @@ pub fn run(cmd: &RemoteCommand) -> Result<()> {
                 other => return Err(ConfigError::UnknownKey(other.to_string()).into()),
             };
             let mut ed = editor(scope(a.scope), repo.as_ref())?;
-            ed.set_remote(&a.name, &a.key, value);
+            ed.set_remote(&a.name, &a.key, value)?;
             ed.save()?;
         }
         RemoteCommand::Default(a) => {
@@ -117,7 +117,7 @@ pub fn run(cmd: &RemoteCommand) -> Result<()> {
                 return Err(ConfigError::NoSuchRemote(a.name.clone()).into());
             }
             let mut ed = editor(scope(a.scope), repo.as_ref())?;
-            ed.set_default_remote(&a.name);
+            ed.set_default_remote(&a.name)?;
             ed.save()?;
         }
     }

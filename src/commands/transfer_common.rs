@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use anyhow::{Result, anyhow};
 
 use super::Ctx;
+use crate::config::ConfigError;
 use crate::oid::Oid;
 use crate::remote;
 use crate::tracked::TrackedFile;
@@ -20,13 +21,23 @@ pub fn open_transfer(ctx: &Ctx, name: Option<&str>) -> Result<Transfer> {
 }
 
 /// Splits `[<remote>] [<ref>…]`: the first word is a remote when one of
-/// that name is configured.
-pub fn split_remote<'a>(ctx: &Ctx, args: &'a [String]) -> (Option<&'a str>, &'a [String]) {
+/// that name is configured, else a revision; when it is neither (a
+/// mistyped remote), the error says so and lists the remotes.
+pub fn split_remote<'a>(
+    ctx: &Ctx,
+    args: &'a [String],
+) -> Result<(Option<&'a str>, &'a [String]), ConfigError> {
     match args.split_first() {
         Some((first, rest)) if ctx.config.remotes.contains_key(first) => {
-            (Some(first.as_str()), rest)
+            Ok((Some(first.as_str()), rest))
         }
-        _ => (None, args),
+        Some((first, _)) if ctx.repo.git.revparse_single(first).is_err() => {
+            Err(ConfigError::NotARemoteOrRevision {
+                name: first.clone(),
+                remotes: ctx.config.remotes.keys().cloned().collect(),
+            })
+        }
+        _ => Ok((None, args)),
     }
 }
 
@@ -37,7 +48,15 @@ pub fn finish(report: &Report, files: &[TrackedFile], verb: &str, remote: &str) 
         .iter()
         .map(|f| (f.pointer.oid, f.path.as_str()))
         .collect();
+    let mut said = std::collections::HashSet::new();
     for (oid, e) in &report.failed {
+        if e.is_remote_wide() {
+            // The same reason for every object: say it once.
+            if said.insert(e.to_string()) {
+                ui::error(&e.to_string());
+            }
+            continue;
+        }
         match paths.get(oid) {
             Some(p) => ui::error(&format!("{e} ({p})")),
             None => ui::error(&e.to_string()),

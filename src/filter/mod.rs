@@ -59,6 +59,52 @@ pub enum FilterError {
     },
 }
 
+/// A pathname as Git names a file to the filter, checked once where it
+/// enters. Git sends whatever it was given: `git hash-object --path=/tmp/x`
+/// names a file outside any worktree, `--path=` none at all. Only a safe
+/// repo-relative path (non-empty, `/`-separated, no empty, `.`, `..` or
+/// `.git` component, no NUL) is ever used to look at the worktree or the
+/// index; any other is a name for messages, and clean works from the
+/// stream alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pathname {
+    text: String,
+    in_repo: bool,
+}
+
+impl Pathname {
+    /// Checks `text` as Git sent it.
+    pub fn new(text: impl Into<String>) -> Pathname {
+        let text = text.into();
+        let in_repo = !text.is_empty()
+            && !text.contains('\0')
+            && text
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && !c.eq_ignore_ascii_case(".git"));
+        Pathname { text, in_repo }
+    }
+
+    /// The pathname as Git sent it, for messages.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The path relative to the worktree root, when it is a safe one.
+    pub fn repo_relative(&self) -> Option<&str> {
+        self.in_repo.then_some(self.text.as_str())
+    }
+}
+
+impl std::fmt::Display for Pathname {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.text.is_empty() {
+            f.write_str("<no pathname>")
+        } else {
+            f.write_str(&self.text)
+        }
+    }
+}
+
 /// What smudge hands back to Git.
 pub enum Smudged {
     /// Bytes to write as they are (a pointer left in place, small content).
@@ -165,8 +211,10 @@ impl Filter {
     }
 
     /// The pointer `path` probably still matches: the one it had, when the
-    /// worktree file has that size and the object is cached.
-    fn candidate(&mut self, path: &str) -> Option<(Pointer, std::path::PathBuf)> {
+    /// worktree file has that size and the object is cached. Only a safe
+    /// repo-relative path is looked up; any other has no worktree file.
+    fn candidate(&mut self, path: &Pathname) -> Option<(Pointer, std::path::PathBuf)> {
+        let path = path.repo_relative()?;
         let known = self.known.as_mut()?;
         let p = (known.lookup)(path)?;
         let file = known.root.join(path);
@@ -181,7 +229,11 @@ impl Filter {
 
     /// Clean: content in, pointer out. Empty content stays empty; a valid
     /// pointer passes through unchanged (clean of clean is clean).
-    pub fn clean(&mut self, path: &str, input: &mut impl Read) -> Result<Vec<u8>, FilterError> {
+    pub fn clean(
+        &mut self,
+        path: &Pathname,
+        input: &mut impl Read,
+    ) -> Result<Vec<u8>, FilterError> {
         let input_err = |source| FilterError::Input {
             path: path.to_string(),
             source,

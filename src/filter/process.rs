@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 
-use super::{Filter, Smudged};
-use crate::pktline::{PktReader, PktWriter};
+use super::{Filter, Pathname, Smudged};
+use crate::pktline::{MAX_DATA, PktReader, PktWriter};
 use crate::pointer::Pointer;
 use crate::ui;
 
@@ -89,22 +89,27 @@ pub fn serve(
 
     while let Some(headers) = r.read_list()? {
         let mut command = "";
-        let mut pathname = String::new();
+        let mut pathname = "";
         let mut delay_ok = false;
         let mut treeish = None;
         for h in &headers {
             match h.split_once('=') {
                 Some(("command", v)) => command = v,
-                Some(("pathname", v)) => pathname = v.to_string(),
+                Some(("pathname", v)) => pathname = v,
                 Some(("can-delay", "1")) => delay_ok = true,
                 Some(("treeish", v)) => treeish = Some(v),
                 _ => {}
             }
         }
+        // Checked once, here: whatever Git sent is at most a name.
+        let path = Pathname::new(pathname);
+        // A delayed path is echoed back in one `pathname=<path>` packet.
+        let delay_ok = delay_ok && pathname.len() + "pathname=\n".len() <= MAX_DATA;
+        let pathname = path.as_str().to_string();
         match command {
             "clean" => {
                 let mut content = r.content();
-                let result = filter.clean(&pathname, &mut content);
+                let result = filter.clean(&path, &mut content);
                 content.drain()?;
                 match result {
                     Ok(bytes) => respond(&mut w, &mut &bytes[..])?,

@@ -36,6 +36,18 @@ impl DirRemote {
         self.root.join(object_key(oid))
     }
 
+    /// What a missing file means: not on the remote, or, when the root
+    /// itself is gone, that the remote's directory is not there at all.
+    fn not_found(&self, missing: RemoteError) -> RemoteError {
+        match fs::metadata(&self.root) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => RemoteError::NoDirectory {
+                remote: self.name.clone(),
+                path: self.root.clone(),
+            },
+            _ => missing,
+        }
+    }
+
     fn failed(&self, action: &str, path: &Path, e: io::Error) -> RemoteError {
         RemoteError::Failed {
             remote: self.name.clone(),
@@ -90,10 +102,10 @@ impl Remote for DirRemote {
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(RemoteError::NotFound {
+                return Err(self.not_found(RemoteError::NotFound {
                     oid: *oid,
                     remote: self.name.clone(),
-                });
+                }));
             }
             Err(e) => return Err(self.failed("cannot open", &path, e)),
         };
@@ -146,6 +158,17 @@ impl Remote for DirRemote {
     }
 
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        // An empty listing of a directory that is not there would pass
+        // for an empty remote.
+        if let Err(e) = fs::metadata(&self.root) {
+            return Err(match e.kind() {
+                io::ErrorKind::NotFound => RemoteError::NoDirectory {
+                    remote: self.name.clone(),
+                    path: self.root.clone(),
+                },
+                _ => self.failed("cannot read", &self.root, e),
+            });
+        }
         Cache::new(&self.root).list().map_err(RemoteError::Cache)
     }
 
@@ -158,10 +181,10 @@ impl Remote for DirRemote {
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(RemoteError::KeyNotFound {
+                return Err(self.not_found(RemoteError::KeyNotFound {
                     key: key.to_string(),
                     remote: self.name.clone(),
-                });
+                }));
             }
             Err(e) => return Err(self.failed("cannot open", &path, e)),
         };

@@ -79,6 +79,13 @@ impl HttpRemote {
     }
 
     fn status_error(&self, status: StatusCode, what: &str) -> RemoteError {
+        if status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::NOT_IMPLEMENTED {
+            return RemoteError::NotSupported {
+                remote: self.name.clone(),
+                request: what.to_string(),
+                status: status.to_string(),
+            };
+        }
         let message = format!("{what}: HTTP {status}");
         if status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
@@ -176,11 +183,6 @@ impl Remote for HttpRemote {
             .await?;
         match resp.status() {
             s if s.is_success() => Ok(()),
-            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED => {
-                Err(RemoteError::ReadOnly {
-                    remote: self.name.clone(),
-                })
-            }
             s => Err(self.status_error(s, &format!("PUT {url}"))),
         }
     }

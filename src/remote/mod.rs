@@ -61,6 +61,26 @@ pub enum RemoteError {
         /// The remote.
         remote: String,
     },
+    /// The server does not do what was asked (HTTP 405, 501): it answered,
+    /// so this is not retried, and it is not a remote configured read-only.
+    #[error("remote '{remote}' does not accept {request}: the server answered HTTP {status}")]
+    NotSupported {
+        /// The remote.
+        remote: String,
+        /// The request, as `PUT <url>`.
+        request: String,
+        /// The status line, as `405 Method Not Allowed`.
+        status: String,
+    },
+    /// The root directory of a directory remote is not there (an unmounted
+    /// disk, a typo, a remote moved away).
+    #[error("the directory of remote '{remote}' does not exist ({})", path.display())]
+    NoDirectory {
+        /// The remote.
+        remote: String,
+        /// The directory.
+        path: std::path::PathBuf,
+    },
     /// Credentials missing or refused.
     #[error("remote '{remote}' refused access: {message}")]
     Denied {
@@ -102,6 +122,12 @@ impl RemoteError {
     /// True for failures a retry may cure.
     pub fn is_transient(&self) -> bool {
         matches!(self, RemoteError::Transient { .. })
+    }
+
+    /// True for failures of the remote as a whole rather than of one
+    /// object: reported once, not once per object.
+    pub fn is_remote_wide(&self) -> bool {
+        matches!(self, RemoteError::NoDirectory { .. })
     }
 }
 
@@ -188,6 +214,12 @@ pub fn open(
     let url = cfg.url.as_deref().ok_or_else(|| RemoteError::Config {
         remote: name.to_string(),
         message: "no url".into(),
+    })?;
+    // The same check as `remote add`, for URLs that came another way (a
+    // committed file, a source's config).
+    crate::config::validate_url(url).map_err(|e| RemoteError::Config {
+        remote: name.to_string(),
+        message: e.to_string(),
     })?;
     let read_only = cfg.read_only.unwrap_or(false);
     if let Some(rest) = url.strip_prefix("s3://") {

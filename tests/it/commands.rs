@@ -233,7 +233,7 @@ fn remotes_are_edited_in_the_layered_config() {
     let out = r.dvc_run(["remote", "add", "x", "ftp://nope"]);
     assert_eq!(
         out.stderr,
-        "git-dvc: error: unsupported remote URL \"ftp://nope\": use /abs/path, file://, http(s):// or s3://\n"
+        "git-dvc: error: unsupported remote URL \"ftp://nope\": use a directory path, file:///abs/path, http(s):// or s3://\n"
     );
     r.dvc(["remote", "set", "--local", "storage", "profile", "team"]);
     r.dvc(["remote", "set", "storage", "read_only", "true"]);

@@ -3,6 +3,7 @@
 mod bad_input;
 mod commands;
 mod dvc_source;
+mod fuzz;
 mod harness;
 mod install;
 mod integrity;
@@ -12,5 +13,6 @@ mod registry;
 mod registry_trust;
 mod remotes;
 mod servers;
+mod trust;
 mod versioning;
 mod workflows;

@@ -270,9 +270,11 @@ fn git_push_uploads_first_and_a_failed_upload_stops_it() {
     let out = r.git_run(["push", "origin", "main"]);
     assert_ne!(out.code, 0);
     assert!(
-        out.stderr.starts_with(
-            "git-dvc: error: remote 'storage' is read-only: objects cannot be uploaded to it (a.bin)\ngit-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n"
-        ),
+        out.stderr.starts_with(&format!(
+            "git-dvc: error: remote 'storage' does not accept PUT {}/{}: the server answered HTTP 405 Method Not Allowed (a.bin)\ngit-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+            http.url,
+            key(&v2)
+        )),
         "{}",
         out.stderr
     );

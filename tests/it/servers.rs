@@ -29,6 +29,8 @@ pub struct Faults {
     pub corrupt: AtomicBool,
     /// Refuse PUT with 405.
     pub read_only: AtomicBool,
+    /// Answer PUT with this status (405, 501…) when not 0.
+    pub put_status: AtomicUsize,
     /// Delay every response (to catch a transfer mid-way).
     pub delay_ms: AtomicUsize,
     /// Requests seen, by method.
@@ -143,6 +145,11 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
             f.puts.fetch_add(1, Ordering::SeqCst);
             if f.read_only.load(Ordering::SeqCst) {
                 return respond(StatusCode::METHOD_NOT_ALLOWED, "");
+            }
+            let status = f.put_status.load(Ordering::SeqCst);
+            if status != 0 {
+                let status = StatusCode::from_u16(status as u16).unwrap();
+                return respond(status, "");
             }
             let Ok(body) = req.into_body().collect().await else {
                 return respond(StatusCode::BAD_REQUEST, "");
