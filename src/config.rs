@@ -490,14 +490,17 @@ impl Config {
                 self.jobs = j.max(1);
             }
         }
-        let mut bad_size = false;
+        let (mut bad_size, mut ignored_checkout) = (false, false);
         if let Some(c) = layer.checkout {
             c.unknown
                 .keys()
                 .for_each(|k| unknown(format!("checkout.{k}")));
-            // Harmless from any layer: it only chooses how a file inside
-            // the worktree is written.
-            match c.direct_size.as_ref().map(|v| match v {
+            // The contract reads the committed file for [core] remote,
+            // [remote.*] and [transfer] only.
+            if !trusted && c.direct_size.is_some() {
+                ignored_checkout = true;
+            }
+            match c.direct_size.as_ref().filter(|_| trusted).map(|v| match v {
                 toml::Value::Integer(n) => u64::try_from(*n).ok(),
                 toml::Value::String(s) => parse_size(s),
                 _ => None,
@@ -527,6 +530,11 @@ impl Config {
         }
         for (name, r) in layer.remote {
             self.remotes.entry(name).or_default().merge(r);
+        }
+        if ignored_checkout {
+            self.warnings.push(format!(
+                "'checkout.direct_size' in a committed {REPO_FILE} is ignored: set it in the clone's <git-dir>/dvc/config.toml or in your own ~/.config/git-dvc/config.toml ({shown})"
+            ));
         }
         if bad_size {
             self.warnings.push(format!(

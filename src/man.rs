@@ -95,7 +95,7 @@ Another cache directory, for example one shared by several clones; relative to t
 Transfers in flight at once (default 8).
 .TP
 \fB[checkout] direct_size\fR = "\fI64MiB\fR"
-Files at or above this size do not pass through Git's smudge pipe: git\-dvc writes them itself from the cache and keeps the index's stat data true, so \fBgit status\fR stays clean without re\-reading them; where no hook runs after a Git command such a file holds its pointer text, one warning names it, and \fBgit dvc checkout\fR completes it. This version does not implement it yet: the [checkout] table is ignored with a warning, and every file passes through Git's pipe.
+Files at or above this size (default 32MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) do not pass through Git's smudge pipe, which Git holds whole in memory: on a checkout into the worktree git\-dvc answers with the pointer text and, when the Git command is done, writes the file itself from the cache (a reflink where the filesystem shares extents, else a kernel copy; the object is hashed while it is copied and the file is renamed into place only if it matches) and keeps the index's stat data true, so \fBgit status\fR stays clean without re\-reading them. A file git\-dvc could not write holds its pointer text, one warning names it, and \fBgit dvc checkout\fR completes it. Not honoured from \fI.gitdvc.toml\fR.
 .SH ENVIRONMENT
 .TP
 \fBGIT_DVC_SKIP_SMUDGE\fR
@@ -109,6 +109,15 @@ The default remote, over [core] remote.
 .TP
 \fBGIT_DVC_JOBS\fR
 Transfers in flight at once, over [transfer] jobs.
+.TP
+\fBGIT_DVC_DIRECT_SIZE\fR
+Over [checkout] direct_size.
+.TP
+\fBGIT_DVC_ALLOW_CONFLICT_TEXT\fR
+Set: the clean filter stores a text merge of two pointers (conflict markers) as data instead of refusing it.
+.TP
+\fBGIT_DVC_CONFIG_WARNED\fR
+Set by git\-dvc for the Git commands it runs, so that the filters and hooks they start do not repeat its configuration warnings.
 .TP
 \fBXDG_CONFIG_HOME\fR, \fBHOME\fR
 Where your config is (above); \fBHOME\fR also for \fI~/.netrc\fR.
@@ -133,7 +142,10 @@ The configuration (above).
 The cache, shared by the worktrees of a clone; objects are read\-only and appear whole (written in \fIcache/tmp/\fR, then renamed). Remotes use the same layout.
 .TP
 \fI<git\-common\-dir>/dvc/cache/quarantine/\fR
-Corrupt objects moved aside by \fBgit dvc fsck\fR.
+Corrupt objects moved aside by \fBgit dvc fsck\fR, or by any command that found an object's bytes did not match its oid as it read it out (checkout, push, import).
+.TP
+\fI<git\-common\-dir>/dvc/cache/tmp/\fR
+Objects being written, and big files being checked out; a file there that no running git\-dvc holds locked was left by an interrupted command, and \fBgit dvc gc\fR removes it.
 .TP
 \fI<git\-common\-dir>/dvc/sources/\fR
 Clones of the source repositories of \fBget\fR and \fBimport\fR.
@@ -141,7 +153,7 @@ Clones of the source repositories of \fBget\fR and \fBimport\fR.
 \fI<out>.import.toml\fR
 The record of an import, beside its output.
 .TP
-\fI<hooks>/post\-checkout\fR, \fI<hooks>/post\-merge\fR, \fI<hooks>/pre\-push\fR
+\fI<hooks>/post\-checkout\fR, \fI<hooks>/post\-merge\fR, \fI<hooks>/pre\-commit\fR, \fI<hooks>/pre\-push\fR
 The hooks \fBgit dvc install\fR writes in \fI.git/hooks\fR (or \fBcore.hooksPath\fR), marked by the line "# git\-dvc hook: written by `git dvc install`"; a hook without that line is yours and is never replaced without \fB\-\-force\fR.
 .TP
 \fI~/.netrc\fR
