@@ -199,6 +199,34 @@ fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), E
     Ok(())
 }
 
+/// After `git add` of big files: asks the kernel to make each cache object
+/// share the extents of the worktree file it was cleaned from
+/// (`FIDEDUPERANGE`), so the data is on disk once. The kernel compares the
+/// bytes and shares only what is equal, under its own locks, so nothing is
+/// trusted that was not compared, and the worktree file is not touched (its
+/// stat data, and so the index, stay as they are). A filesystem that cannot
+/// share extents is left alone after the first refusal.
+pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
+    for (path, p) in files {
+        let (Ok(src), Ok(obj)) = (
+            fs::File::open(root.join(path)),
+            fs::File::open(cache.object_path(&p.oid)),
+        ) else {
+            continue;
+        };
+        if !src.metadata().is_ok_and(|m| m.len() == p.size) {
+            continue;
+        }
+        match crate::fsutil::dedupe(&src, &obj, p.size) {
+            Ok(n) => crate::ui::verbose(&format!(
+                "git-dvc: {path} shares {n} bytes with its cache object"
+            )),
+            Err(e) if crate::fsutil::unsupported(&e) => return,
+            Err(e) => crate::ui::verbose(&format!("git-dvc: {path}: no extents shared: {e}")),
+        }
+    }
+}
+
 /// A temp file to rename over `dest`: in the cache's temp directory when it
 /// is on the same filesystem (a reflink from the cache works, and what a
 /// killed process leaves is out of the worktree and removed by gc), else

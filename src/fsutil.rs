@@ -87,6 +87,92 @@ fn buffered_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<CopyKin
     Ok(CopyKind::Buffered)
 }
 
+/// True for the errors of a filesystem or kernel that cannot share extents.
+pub fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        rustix::io::Errno::from_io_error(e),
+        Some(
+            rustix::io::Errno::OPNOTSUPP
+                | rustix::io::Errno::INVAL
+                | rustix::io::Errno::XDEV
+                | rustix::io::Errno::NOTTY
+                | rustix::io::Errno::NOSYS
+        )
+    )
+}
+
+/// `struct file_dedupe_range` with room for one destination.
+#[repr(C)]
+struct DedupeRange {
+    src_offset: u64,
+    src_length: u64,
+    dest_count: u16,
+    reserved1: u16,
+    reserved2: u32,
+    dest_fd: i64,
+    dest_offset: u64,
+    bytes_deduped: u64,
+    status: i32,
+    reserved: u32,
+}
+
+/// The header alone: the ioctl's number encodes its size.
+#[repr(C)]
+struct DedupeHeader {
+    src_offset: u64,
+    src_length: u64,
+    dest_count: u16,
+    reserved1: u16,
+    reserved2: u32,
+}
+
+const FIDEDUPERANGE: rustix::ioctl::Opcode =
+    rustix::ioctl::opcode::read_write::<DedupeHeader>(0x94, 54);
+
+/// Makes the first `len` bytes of `dst` share `src`'s extents where their
+/// bytes are equal (`FIDEDUPERANGE`; the kernel compares them under its
+/// locks, in steps of at most 16 MiB). Returns the bytes now shared;
+/// stops at the first range that differs.
+#[allow(unsafe_code)]
+pub fn dedupe(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<u64> {
+    use std::os::fd::AsRawFd;
+    const STEP: u64 = 16 << 20;
+    let mut done = 0;
+    while done < len {
+        let mut range = DedupeRange {
+            src_offset: done,
+            src_length: (len - done).min(STEP),
+            dest_count: 1,
+            reserved1: 0,
+            reserved2: 0,
+            dest_fd: i64::from(dst.as_raw_fd()),
+            dest_offset: done,
+            bytes_deduped: 0,
+            status: 0,
+            reserved: 0,
+        };
+        // SAFETY: FIDEDUPERANGE reads a `file_dedupe_range` header followed
+        // by `dest_count` (here 1) `file_dedupe_range_info` records and
+        // writes their results; `DedupeRange` is exactly that layout
+        // (repr(C)), lives for the call, and is not aliased.
+        unsafe {
+            rustix::ioctl::ioctl(
+                src,
+                rustix::ioctl::Updater::<FIDEDUPERANGE, DedupeRange>::new(&mut range),
+            )?;
+        }
+        if range.status < 0 {
+            return Err(io::Error::from_raw_os_error(-range.status));
+        }
+        // FILE_DEDUPE_RANGE_DIFFERS (1), or nothing shared: stop there.
+        if range.status != 0 || range.bytes_deduped == 0 {
+            break;
+        }
+        done += range.bytes_deduped;
+    }
+    Ok(done)
+}
+
 /// A directory that git-dvc writes into, or deletes from, on behalf of
 /// input it does not trust: a source's list of files, a committed import
 /// record. The directory itself is trusted (the worktree, or the one the

@@ -138,6 +138,9 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     if !deferred.is_empty() && ctx.repo.workdir.is_some() {
         complete_deferred(&ctx, &deferred)?;
     }
+    if let Some(root) = ctx.repo.workdir.as_deref() {
+        crate::checkout::share_extents(root, &ctx.cache, &filter.take_stored_big());
+    }
     Ok(())
 }
 

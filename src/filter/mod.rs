@@ -139,6 +139,7 @@ pub struct Filter {
     known: Option<Known>,
     direct_size: u64,
     deferred: Vec<String>,
+    stored_big: Vec<(String, Pointer)>,
 }
 
 /// Looks up the pointer a path had before (in the index), so re-cleaning
@@ -176,6 +177,7 @@ impl Filter {
             known: None,
             direct_size: u64::MAX,
             deferred: Vec::new(),
+            stored_big: Vec::new(),
         }
     }
 
@@ -186,6 +188,21 @@ impl Filter {
     pub fn with_direct_size(mut self, size: u64) -> Filter {
         self.direct_size = size;
         self
+    }
+
+    /// Big files stored by clean in this session, with their pointers: on
+    /// a filesystem that can, their worktree copies and cache objects are
+    /// made to share extents once Git is done.
+    pub fn take_stored_big(&mut self) -> Vec<(String, Pointer)> {
+        std::mem::take(&mut self.stored_big)
+    }
+
+    fn note_stored(&mut self, path: &Pathname, pointer: Pointer) {
+        if pointer.size >= self.direct_size {
+            if let Some(rel) = path.repo_relative() {
+                self.stored_big.push((rel.to_string(), pointer));
+            }
+        }
     }
 
     /// The paths left as pointers for git-dvc to write directly.
@@ -285,7 +302,9 @@ impl Filter {
                     path: path.to_string(),
                 });
             }
-            return Ok(Pointer::new(stored, stored_size).encode().into_bytes());
+            let pointer = Pointer::new(stored, stored_size);
+            self.note_stored(path, pointer);
+            return Ok(pointer.encode().into_bytes());
         }
         let mut w = self.cache.writer().map_err(store_err)?;
         let tmp = self.cache.tmp_dir();
@@ -304,7 +323,9 @@ impl Filter {
         })?;
         let (oid, size) = w.commit().map_err(store_err)?;
         ui::verbose(&format!("git-dvc: stored {path} as {}", oid.short(12)));
-        Ok(Pointer::new(oid, size).encode().into_bytes())
+        let pointer = Pointer::new(oid, size);
+        self.note_stored(path, pointer);
+        Ok(pointer.encode().into_bytes())
     }
 
     /// Smudge: pointer in, content out. Never fails for a missing object:

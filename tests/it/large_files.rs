@@ -331,6 +331,20 @@ impl Drop for XfsMount {
     }
 }
 
+/// Bytes in use on the filesystem holding `dir` (as `df` counts them).
+fn used_bytes(dir: &Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=used"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap()
+}
+
 /// Extents of `path` that `filefrag -v` reports as shared with another
 /// file, out of all its extents.
 fn shared_extents(path: &Path) -> (usize, usize) {
@@ -367,8 +381,26 @@ fn on_xfs_checkout_shares_extents_with_the_cache() {
     let r = env.at(mnt.dir.join("p"));
     fs::create_dir_all(&r.path).unwrap();
     r.git(["init", "-q"]);
-    let (v1, _) = two_versions(&r, 64 << 20);
+    let before = used_bytes(&mnt.dir);
+    let (v1, v2) = two_versions(&r, 64 << 20);
+    // `git add` made each cache object share the worktree file's extents.
+    let (shared, all) = shared_extents(&r.path.join("big.bin"));
+    assert!(
+        all > 0 && shared == all,
+        "after add: {shared} of {all} shared"
+    );
+    assert_eq!(
+        sha256(&fs::read(r.object(&sha256(&v2))).unwrap()),
+        sha256(&v2)
+    );
     r.git(["switch", "-q", "--detach", "v1"]);
+    // Two versions of 64 MiB, cache and worktree: 128 MiB on disk, not 192.
+    let used = used_bytes(&mnt.dir) - before;
+    let content = 2 * (64u64 << 20);
+    assert!(
+        used * 100 <= content * 110,
+        "cache + worktree use {used} bytes for {content} bytes of content"
+    );
     assert_eq!(sha256(&r.read("big.bin")), sha256(&v1));
     let (shared, all) = shared_extents(&r.path.join("big.bin"));
     assert!(all > 0 && shared == all, "{shared} of {all} extents shared");
