@@ -101,6 +101,9 @@ bench_init() {
     # "<max RSS KiB>\t<seconds>\t<command line>" to $BENCH_MEMLOG.
     make_shim git-dvc "$GITDVC_BIN"
     if command -v git-lfs >/dev/null 2>&1; then make_shim git-lfs "$(command -v git-lfs)"; fi
+    # Out of any repository (the checkout the script runs from, say): a
+    # `git dvc install` run inside one also writes its hooks there.
+    cd "$BENCH_DIR"
 }
 
 bench_cleanup() {
