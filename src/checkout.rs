@@ -127,11 +127,18 @@ pub fn materialize(
     let root = repo.workdir()?;
     let mut report = Report::default();
     let (mut small, mut direct) = (Vec::new(), Vec::new());
+    // Direct writes get an mtime older than the index as it is now (and
+    // than the clock): see `write_direct`.
+    let stamp = fs::metadata(repo.git_dir.join("index"))
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| std::time::SystemTime::now())
+        .min(std::time::SystemTime::now())
+        - std::time::Duration::from_secs(1);
     for f in files {
         let dest = root.join(&f.path);
         let big = f.pointer.size >= direct_size;
         let r = if big {
-            write_direct(cache, &dest, f)
+            write_direct(cache, &dest, f, stamp)
         } else {
             write_content(cache, &dest, f)
         };
@@ -166,9 +173,9 @@ const ENTRY_UPTODATE: u16 = 1 << 2;
 
 /// Writes the stat data of files git-dvc just wrote into their index
 /// entries, if each entry still holds the pointer that was checked out.
-/// (Their mtimes lie a second back, see [`write_direct`], so the index
-/// written now is newer and Git's racy-timestamp rule, which works in whole
-/// seconds on most builds, does not make it re-read them.)
+/// (Their mtimes lie a second before the index as it was, see
+/// [`write_direct`], so neither libgit2's nor Git's racy-timestamp rule,
+/// which works in whole seconds on most builds, makes them re-read.)
 fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     let mut index = repo.git.index()?;
@@ -254,7 +261,12 @@ fn temp_for(cache: &Cache, dest: &Path) -> std::io::Result<tempfile::NamedTempFi
 /// kernel's copy, into a temp file renamed over the pointer. The object is
 /// hashed by a second thread while the copy runs (the check costs one read
 /// of the object, in parallel), and the rename happens only if it matches.
-fn write_direct(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
+fn write_direct(
+    cache: &Cache,
+    dest: &Path,
+    f: &PointerFile,
+    mtime: std::time::SystemTime,
+) -> Result<(), CacheError> {
     let (oid, size) = (f.pointer.oid, f.pointer.size);
     let src = cache.open_or_quarantine(&oid, size)?;
     let obj_path = cache.object_path(&oid);
@@ -292,11 +304,12 @@ fn write_direct(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cache
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(io_err("cannot set permissions on"))?;
-    // A second in the past: older than the index git-dvc writes next, so
-    // Git never takes the entry for racily clean and re-reads the file.
-    let back = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    // Older than the index on disk (and so than the one written next): an
+    // entry newer than its index is "racily clean", which libgit2 settles
+    // when writing by comparing raw bytes (unfiltered, so a pointer never
+    // matches: the entry would be smudged) and Git by re-reading the file.
     tmp.as_file()
-        .set_modified(back)
+        .set_modified(mtime)
         .map_err(io_err("cannot set the time of"))?;
     tmp.persist(dest)
         .map_err(|e| io_err("cannot replace")(e.error))?;

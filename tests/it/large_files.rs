@@ -411,3 +411,22 @@ fn on_xfs_checkout_shares_extents_with_the_cache() {
     );
     assert_eq!(status_without_filter(&r, "switch"), "");
 }
+
+/// A direct write well after Git last wrote the index (a slow machine, a
+/// later `git dvc checkout`) still leaves an entry `git status` trusts:
+/// libgit2, writing the index, would otherwise take the newer file for
+/// racily clean and smudge its entry.
+#[test]
+fn a_direct_write_long_after_the_index_is_not_reread() {
+    let env = Env::new();
+    env.set_env("GIT_DVC_DIRECT_SIZE", "1MiB");
+    let r = env.repo("p");
+    let (v1, _) = two_versions(&r, 2 << 20);
+    env.set_env("GIT_DVC_SKIP_SMUDGE", "1");
+    r.git(["switch", "-q", "--detach", "v1"]);
+    env.set_env("GIT_DVC_SKIP_SMUDGE", "0");
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    r.dvc(["checkout", "--quiet"]);
+    assert_eq!(sha256(&r.read("big.bin")), sha256(&v1));
+    assert_eq!(status_without_filter(&r, "checkout later"), "");
+}
