@@ -8,6 +8,7 @@ mod install;
 mod integrity;
 mod large_files;
 mod man;
+mod migrate;
 mod registry;
 mod registry_trust;
 mod remotes;
