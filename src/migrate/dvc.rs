@@ -33,6 +33,7 @@ pub struct DvcConverter {
     by_md5: HashMap<String, (Oid, u64)>,
     manifests: HashMap<String, Vec<(String, String)>>,
     workdir: Option<PathBuf>,
+    jobs: usize,
 }
 
 /// The `dir` of `[cache]` in DVC's config files on disk, relative to `.dvc/`.
@@ -93,6 +94,7 @@ impl DvcConverter {
             by_md5: HashMap::new(),
             manifests: HashMap::new(),
             workdir: repo.workdir.clone(),
+            jobs: jobs.max(1),
         })
     }
 
@@ -119,6 +121,43 @@ impl DvcConverter {
             "cannot get {path} (md5 {md5}): not in {}; last error: {last} ({path})",
             self.remote_desc
         )))
+    }
+
+    /// Fetches every object of `files` (path, md5) not fetched yet,
+    /// `jobs` at a time; the first failure (by path) is the error.
+    fn fetch_all(&mut self, files: &[(String, String)]) -> Result<(), Error> {
+        use futures_util::StreamExt;
+        let mut todo: Vec<(String, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (path, md5) in files {
+            if !self.by_md5.contains_key(md5) && seen.insert(md5.clone()) {
+                todo.push((path.clone(), md5.clone()));
+            }
+        }
+        if todo.len() < 2 {
+            return Ok(());
+        }
+        let (sources, cache) = (&self.sources, &self.cache);
+        let results: Vec<(String, String, Option<(Oid, u64)>)> = self.rt.block_on(
+            futures_util::stream::iter(todo.into_iter().map(|(path, md5)| async move {
+                for s in sources {
+                    if let Ok(got) = dvcfmt::fetch_md5(s.as_ref(), &md5, cache).await {
+                        return (path, md5, Some(got));
+                    }
+                }
+                (path, md5, None)
+            }))
+            .buffer_unordered(self.jobs)
+            .collect(),
+        );
+        // Failures are retried one by one by `fetch`, which names the
+        // source's error.
+        for (_, md5, got) in results {
+            if let Some(got) = got {
+                self.by_md5.insert(md5, got);
+            }
+        }
+        Ok(())
     }
 
     /// HEAD's file from the worktree, if there: stored when its md5 is the
@@ -190,6 +229,7 @@ impl Converter for DvcConverter {
         let mut edits = Vec::new();
         let mut patterns = Vec::new();
         let mut ignored: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut all_files: Vec<(String, String)> = Vec::new();
         for meta in &metas {
             if !meta.without_md5.is_empty() {
                 stats.note(format!(
@@ -222,23 +262,26 @@ impl Converter for DvcConverter {
                 } else {
                     vec![(out.path.clone(), out.md5.clone())]
                 };
-                for (path, md5) in files {
-                    let got = match ctx.is_head {
-                        true => self.take_worktree_file(&md5, &path)?,
-                        false => None,
-                    };
-                    let (oid, size) = match got {
-                        Some(g) => g,
-                        None => self.fetch(&md5, &path)?,
-                    };
-                    stats.objects.insert(oid, size);
-                    if ctx.is_head {
-                        stats.files += 1;
-                        stats.bytes += size;
-                    }
-                    edits.push(Edit::put(path, pointer_blob(git, &oid, size)?));
-                }
+                all_files.extend(files);
             }
+        }
+        // HEAD's files from the worktree first (every one read and checked:
+        // the checkout that follows replaces them), then everything else
+        // from the DVC cache or remote, many objects at once.
+        if ctx.is_head {
+            for (path, md5) in &all_files {
+                self.take_worktree_file(md5, path)?;
+            }
+        }
+        self.fetch_all(&all_files)?;
+        for (path, md5) in all_files {
+            let (oid, size) = self.fetch(&md5, &path)?;
+            stats.objects.insert(oid, size);
+            if ctx.is_head {
+                stats.files += 1;
+                stats.bytes += size;
+            }
+            edits.push(Edit::put(path, pointer_blob(git, &oid, size)?));
         }
         for (file, lines) in ignored {
             let Ok(entry) = tree.get_path(Path::new(&file)) else {

@@ -137,7 +137,14 @@ fn migrate_dvc_rewrites_history_so_plain_checkout_of_old_tags_gives_dvcs_bytes()
     let env = Env::new();
     let r = dvc_project(&env);
     let store = env.root().join("store");
-    r.dvc(["remote", "add", "--local", "-d", "store", store.to_str().unwrap()]);
+    r.dvc([
+        "remote",
+        "add",
+        "--local",
+        "-d",
+        "store",
+        store.to_str().unwrap(),
+    ]);
     let log =
         |r: &Repo<'_>, rev: &str| r.git(["log", "--format=%an <%ae> %ad|%cn <%ce> %cd|%B", rev]);
     let old_log = log(&r, "main");
@@ -185,7 +192,14 @@ fn migrate_dvc_rewrites_history_so_plain_checkout_of_old_tags_gives_dvcs_bytes()
     let src = r.path.to_str().unwrap().to_string();
     env.ok(env.root(), "git", ["clone", "-q", "-n", &src, "clone"]);
     let c = env.at(env.root().join("clone"));
-    c.dvc(["remote", "add", "--local", "-d", "store", store.to_str().unwrap()]);
+    c.dvc([
+        "remote",
+        "add",
+        "--local",
+        "-d",
+        "store",
+        store.to_str().unwrap(),
+    ]);
     c.git(["checkout", "-q", "main"]);
     for (tag, want) in restored() {
         c.git(["checkout", "-q", &tag]);
@@ -432,4 +446,79 @@ fn migrate_import_turns_plain_blobs_into_data_across_history() {
             .stdout,
         "Nothing to migrate from plain Git: already done.\n"
     );
+}
+
+#[test]
+fn migrate_dvc_fetches_from_an_http_dvc_remote() {
+    let env = Env::new();
+    let r = dvc_project(&env);
+    let server = crate::servers::HttpServer::start(&env.root().join("remote"));
+    r.write(
+        ".dvc/config",
+        format!(
+            "[core]\n    remote = web\n['remote \"web\"']\n    url = {}\n",
+            server.url
+        ),
+    );
+    r.commit_all("DVC remote over HTTP");
+    let out = r.dvc(["migrate", "dvc"]);
+    assert!(
+        out.stdout.starts_with("Migrated 7 files (398 B) from DVC"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(data_files(&r), restored()["v3"]);
+}
+
+#[test]
+fn migrate_finishes_an_interrupted_run() {
+    let env = Env::new();
+    let r = dvc_project(&env);
+    r.dvc(["migrate", "dvc", "--rewrite-history"]);
+    // As if killed after the refs moved, before the worktree followed.
+    r.git([
+        "read-tree",
+        "--reset",
+        "-u",
+        "refs/dvc-migrate/backup/refs/heads/main",
+    ]);
+    fs::write(r.path.join(".git/dvc/migrate-in-progress"), "").unwrap();
+    assert_ne!(r.status(), "");
+    let out = r.dvc(["migrate", "dvc", "--rewrite-history"]);
+    assert_eq!(
+        out.stderr,
+        "Finishing an interrupted migration: checking out HEAD's migrated tree.\n"
+    );
+    assert_eq!(out.stdout, "Nothing to migrate from DVC: already done.\n");
+    assert_eq!(r.status(), "");
+    assert_eq!(data_files(&r), restored()["v3"]);
+}
+
+#[test]
+fn migrate_lfs_takes_objects_from_a_local_remotes_store() {
+    let env = Env::new();
+    if !git_lfs(&env) {
+        return;
+    }
+    let r = env.repo("origin");
+    r.git(["lfs", "install", "--local"]);
+    r.git(["lfs", "track", "*.bin"]);
+    let a = data(5, 10_000);
+    r.write("a.bin", &a);
+    r.commit_all("one");
+    // A clone that never downloaded the object.
+    let src = r.path.to_str().unwrap().to_string();
+    env.set_env("GIT_LFS_SKIP_SMUDGE", "1");
+    env.ok(env.root(), "git", ["clone", "-q", &src, "clone"]);
+    let c = env.at(env.root().join("clone"));
+    assert!(!c.path.join(".git/lfs/objects").exists());
+    let out = c.dvc(["migrate", "lfs"]);
+    assert!(
+        out.stdout
+            .starts_with("Migrated 1 file (9.8 KiB) from git-lfs"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(c.read("a.bin"), a);
+    assert_eq!(c.git(["cat-file", "-p", ":a.bin"]), pointer_for(&a));
 }
