@@ -90,6 +90,11 @@ pub fn run(cmd: &MigrateCommand) -> Result<()> {
         }
     }
     report(&summary, from, matches!(cmd, MigrateCommand::Dvc(_)), &ctx);
+    if matches!(cmd, MigrateCommand::Lfs(_)) && !c.dry_run {
+        for l in migrate::lfs::leftovers(&ctx.repo) {
+            ui::out(&l);
+        }
+    }
     if let (Some(r), false) = (c.remote, c.dry_run) {
         let transfer = open_transfer(&ctx, Some(r))?;
         let pointers = summary.pointers();
@@ -134,12 +139,20 @@ fn report(s: &Summary, from: &str, dvc: bool, ctx: &Ctx) {
         ui::out(&format!("Nothing to migrate from {from}: already done."));
         return;
     }
-    ui::out(&format!(
-        "Migrated {} ({}) from {from} at HEAD; {} in the cache.",
-        plural(st.files, "file", "files"),
-        human_size(st.bytes),
-        plural(st.objects.len() as u64, "object", "objects"),
-    ));
+    if s.tree_changed {
+        ui::out(&format!(
+            "Migrated {} ({}) from {from} at HEAD; {} in the cache.",
+            plural(st.files, "file", "files"),
+            human_size(st.bytes),
+            plural(st.objects.len() as u64, "object", "objects"),
+        ));
+    } else {
+        ui::out(&format!(
+            "HEAD's tree was already migrated; {} from older commits {} in the cache.",
+            plural(st.objects.len() as u64, "object", "objects"),
+            if st.objects.len() == 1 { "is" } else { "are" },
+        ));
+    }
     if dvc {
         for l in migrate::dvc::leftovers(&ctx.repo) {
             ui::out(&l);

@@ -28,7 +28,10 @@ use crate::repo::Repo;
 pub struct DvcConverter {
     cache: Cache,
     sources: Vec<Arc<dyn Remote>>,
-    remote_desc: String,
+    /// What each source is (its path or URL), to add each once.
+    source_keys: Vec<String>,
+    /// Each source, for messages.
+    descs: Vec<String>,
     rt: tokio::runtime::Runtime,
     by_md5: HashMap<String, (Oid, u64)>,
     manifests: HashMap<String, Vec<(String, String)>>,
@@ -59,43 +62,54 @@ fn dvc_cache_dir(workdir: &Path) -> PathBuf {
 }
 
 impl DvcConverter {
-    /// Sources from the worktree's DVC cache and HEAD's `.dvc/config` remote.
+    /// Sources: the worktree's DVC cache, then HEAD's `.dvc/config` remote
+    /// (older commits' remotes join as their trees are converted).
     pub fn new(repo: &Repo, cache: Cache, jobs: usize) -> Result<DvcConverter, Error> {
-        let mut sources: Vec<Arc<dyn Remote>> = Vec::new();
-        let mut desc = vec![];
-        if let Some(wd) = &repo.workdir {
-            let dir = dvc_cache_dir(wd);
-            desc.push(format!("the DVC cache {}", dir.display()));
-            sources.push(Arc::new(DirRemote::new("dvc-cache", &dir, true)));
-        }
-        if let Ok(tree) = repo.git.head().and_then(|h| h.peel_to_tree()) {
-            if let Some((name, rc)) = dvcfmt::remote(&repo.git, &tree, repo.workdir.as_deref())? {
-                desc.push(format!("the DVC remote '{name}'"));
-                sources.push(
-                    remote::open(&name, &rc, repo.workdir.as_deref())
-                        .map_err(|e| Error::Other(e.to_string()))?,
-                );
-            }
-        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(jobs.clamp(2, 8))
             .enable_all()
             .build()
             .map_err(|e| Error::io("cannot start", "the transfer runtime", e))?;
-        Ok(DvcConverter {
+        let mut conv = DvcConverter {
             cache,
-            sources,
-            remote_desc: if desc.is_empty() {
-                "no DVC cache or remote".into()
-            } else {
-                desc.join(" nor on ")
-            },
+            sources: Vec::new(),
+            source_keys: Vec::new(),
+            descs: Vec::new(),
             rt,
             by_md5: HashMap::new(),
             manifests: HashMap::new(),
             workdir: repo.workdir.clone(),
             jobs: jobs.max(1),
-        })
+        };
+        if let Some(wd) = &repo.workdir {
+            let dir = dvc_cache_dir(wd);
+            conv.descs.push(format!("the DVC cache {}", dir.display()));
+            conv.source_keys.push(dir.display().to_string());
+            conv.sources
+                .push(Arc::new(DirRemote::new("dvc-cache", &dir, true)));
+        }
+        if let Ok(tree) = repo.git.head().and_then(|h| h.peel_to_tree()) {
+            conv.add_remote_of(repo, &tree)?;
+        }
+        Ok(conv)
+    }
+
+    /// Adds the DVC remote named by `tree`'s `.dvc/config`, if new: a
+    /// commit from before the remote moved still finds its data.
+    fn add_remote_of(&mut self, repo: &Repo, tree: &git2::Tree<'_>) -> Result<(), Error> {
+        let Some((name, rc)) = dvcfmt::remote(&repo.git, tree, repo.workdir.as_deref())? else {
+            return Ok(());
+        };
+        let key = rc.url.clone().unwrap_or_default();
+        if self.source_keys.contains(&key) {
+            return Ok(());
+        }
+        let remote = remote::open(&name, &rc, repo.workdir.as_deref())
+            .map_err(|e| Error::Other(e.to_string()))?;
+        self.descs.push(format!("the DVC remote '{name}' ({key})"));
+        self.source_keys.push(key);
+        self.sources.push(remote);
+        Ok(())
     }
 
     /// The object with `md5` in the cache, from the first source that has
@@ -119,7 +133,11 @@ impl DvcConverter {
         }
         Err(Error::Other(format!(
             "cannot get {path} (md5 {md5}): not in {}; last error: {last} ({path})",
-            self.remote_desc
+            if self.descs.is_empty() {
+                "any DVC cache or remote".to_string()
+            } else {
+                self.descs.join(" nor on ")
+            }
         )))
     }
 
@@ -138,21 +156,21 @@ impl DvcConverter {
             return Ok(());
         }
         let (sources, cache) = (&self.sources, &self.cache);
-        let results: Vec<(String, String, Option<(Oid, u64)>)> = self.rt.block_on(
-            futures_util::stream::iter(todo.into_iter().map(|(path, md5)| async move {
+        let results: Vec<(String, Option<(Oid, u64)>)> = self.rt.block_on(
+            futures_util::stream::iter(todo.into_iter().map(|(_, md5)| async move {
                 for s in sources {
                     if let Ok(got) = dvcfmt::fetch_md5(s.as_ref(), &md5, cache).await {
-                        return (path, md5, Some(got));
+                        return (md5, Some(got));
                     }
                 }
-                (path, md5, None)
+                (md5, None)
             }))
             .buffer_unordered(self.jobs)
             .collect(),
         );
         // Failures are retried one by one by `fetch`, which names the
         // source's error.
-        for (_, md5, got) in results {
+        for (md5, got) in results {
             if let Some(got) = got {
                 self.by_md5.insert(md5, got);
             }
@@ -225,6 +243,9 @@ impl Converter for DvcConverter {
         // longer): a `dvc.lock` kept after a migration stays as it is.
         if !has(".dvc") && !dvc_files && !has(".dvcignore") {
             return Ok(Vec::new());
+        }
+        if !ctx.dry_run {
+            self.add_remote_of(repo, tree)?;
         }
         let mut edits = Vec::new();
         let mut patterns = Vec::new();

@@ -239,6 +239,27 @@ impl Converter for LfsConverter {
     }
 }
 
+/// Lines for the summary: git-lfs's hooks and settings still in place.
+pub fn leftovers(repo: &Repo) -> Vec<String> {
+    let hooks = repo.hooks_dir();
+    let lfs_hooks: Vec<String> = ["pre-push", "post-checkout", "post-commit", "post-merge"]
+        .iter()
+        .filter(|h| {
+            fs::read_to_string(hooks.join(h))
+                .is_ok_and(|t| t.contains("git lfs ") || t.contains("git-lfs"))
+        })
+        .map(|h| h.to_string())
+        .collect();
+    let mut out = Vec::new();
+    if !lfs_hooks.is_empty() {
+        out.push(format!(
+            "git-lfs's hooks are still installed ({}): run `git lfs uninstall --local`, then `git dvc install --local` for git-dvc's.",
+            lfs_hooks.join(", ")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -373,10 +373,20 @@ pub fn run(repo: &Repo, conv: &mut dyn Converter, opts: &Options) -> Result<Summ
     for (name, id) in names {
         let obj = repo.git.find_object(id, None)?;
         let (commit, is_tag) = match obj.kind() {
-            Some(git2::ObjectType::Tag) => match obj.peel(git2::ObjectType::Commit) {
-                Ok(c) => (c.id(), true),
-                Err(_) => continue,
-            },
+            Some(git2::ObjectType::Tag) => {
+                let tag = repo.git.find_tag(id)?;
+                if tag.target_type() != Some(git2::ObjectType::Commit) {
+                    if let Ok(c) = obj.peel(git2::ObjectType::Commit) {
+                        if would.contains(&c.id()) {
+                            stats.note(format!(
+                                "{name} is a tag of a tag; it was left pointing at the old history"
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                (tag.target_id(), true)
+            }
             Some(git2::ObjectType::Commit) => (id, false),
             _ => continue,
         };

@@ -522,3 +522,25 @@ fn migrate_lfs_takes_objects_from_a_local_remotes_store() {
     assert_eq!(c.read("a.bin"), a);
     assert_eq!(c.git(["cat-file", "-p", ":a.bin"]), pointer_for(&a));
 }
+
+#[test]
+fn migrate_dvc_history_after_a_tree_migration_finds_the_old_commits_remote() {
+    let env = Env::new();
+    let r = dvc_project(&env);
+    r.dvc(["migrate", "dvc"]);
+    r.git(["commit", "-q", "-m", "Move data to git-dvc"]);
+    // HEAD has no .dvc/config any more; v1..v3 name the DVC remote.
+    let out = r.dvc(["migrate", "dvc", "--rewrite-history", "--everything"]);
+    assert!(
+        out.stdout.starts_with(
+            "HEAD's tree was already migrated; 9 objects from older commits are in the cache.\n\
+             Rewrote 4 commits and moved 4 refs:\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    for (tag, want) in restored() {
+        r.git(["checkout", "-q", &tag]);
+        assert_eq!(data_files(&r), want, "git checkout {tag}");
+    }
+}
