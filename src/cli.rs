@@ -139,6 +139,19 @@ pub enum Command {
     /// An import pinned with --rev to a tag or commit stays unless a new
     /// --rev is given; one following a branch moves to the branch's tip.
     Update(UpdateArgs),
+    /// Adopt a DVC project, a git-lfs repository, or big plain-Git files.
+    ///
+    /// The data goes into the cache under its sha256 (verified against the
+    /// old tool's md5 or sha256), pointers and .gitattributes lines take
+    /// the old tool's files' place, and the result is staged. With
+    /// --rewrite-history, every commit of the chosen refs (default: the
+    /// current branch; tags pointing into it follow) is rewritten the same
+    /// way, keeping authors, dates and messages, so plain `git checkout <old
+    /// tag>` restores that version's data; each moved ref keeps a backup
+    /// under refs/dvc-migrate/backup/<refname>. Refs move in one
+    /// transaction, and running the migration again changes nothing.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// Print the pointer for a file (its content is hashed, not stored).
     Pointer(PointerArgs),
     /// Serve Git's long-running filter protocol (filter.dvc.process).
@@ -158,6 +171,69 @@ pub enum Command {
     MergeDriver(MergeDriverArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+}
+
+/// What to migrate from.
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// A DVC project: .dvc files and dvc.lock outputs (DVC 2 and 3, .dir manifests).
+    ///
+    /// Objects come from the worktree (checked against DVC's md5), the DVC
+    /// cache or the DVC remote of .dvc/config, and are md5-verified. The
+    /// .dvc files, .dvc/, .dvcignore and DVC's .gitignore lines are removed;
+    /// dvc.yaml and dvc.lock stay as the pipeline's record. DVC's cache on
+    /// disk is left alone.
+    Dvc(MigrateArgs),
+    /// A git-lfs repository: LFS pointers become git-dvc pointers (same sha256).
+    ///
+    /// Objects come from the clone's LFS store or a local remote's; filter=lfs
+    /// lines in .gitattributes become filter=dvc, and .lfsconfig is removed.
+    Lfs(MigrateArgs),
+    /// Plain-Git files matching patterns become tracked data.
+    Import(MigrateImportArgs),
+}
+
+/// Options every migration takes.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Push the migrated objects to this git-dvc remote afterwards.
+    #[arg(long, value_name = "name")]
+    pub remote: Option<String>,
+    /// Rewrite the history of the given refs (default: the current branch).
+    #[arg(long)]
+    pub rewrite_history: bool,
+    /// With --rewrite-history: every branch and tag.
+    #[arg(long, requires = "rewrite_history", conflicts_with = "refs")]
+    pub everything: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --rewrite-history: the branches and tags to rewrite.
+    #[arg(value_name = "ref", requires = "rewrite_history")]
+    pub refs: Vec<String>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct MigrateImportArgs {
+    /// Gitattributes patterns, as for `track` (e.g. '*.bin', 'data/**').
+    #[arg(required = true, value_name = "pattern")]
+    pub patterns: Vec<String>,
+    /// Push the migrated objects to this git-dvc remote afterwards.
+    #[arg(long, value_name = "name")]
+    pub remote: Option<String>,
+    /// Rewrite the history of the current branch (or --everything, or --ref).
+    #[arg(long)]
+    pub rewrite_history: bool,
+    /// With --rewrite-history: every branch and tag.
+    #[arg(long, requires = "rewrite_history", conflicts_with = "refs")]
+    pub everything: bool,
+    /// With --rewrite-history: a branch or tag to rewrite (repeatable).
+    #[arg(long = "ref", value_name = "ref", requires = "rewrite_history")]
+    pub refs: Vec<String>,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[allow(missing_docs)]

@@ -21,6 +21,7 @@ pub mod hooks;
 pub mod index;
 pub mod man;
 pub mod merge;
+pub mod migrate;
 pub mod oid;
 pub mod pktline;
 pub mod pointer;
@@ -98,6 +99,7 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
         Command::Update(a) => import::update(a),
         Command::Gc(a) => gc::run(a),
         Command::Fsck(a) => fsck::run(a),
+        Command::Migrate(c) => migrate::run(c),
         Command::Pointer(a) => pointer::run(a),
         Command::FilterProcess(a) => filter::filter_process(a),
         Command::Clean(a) => filter::clean(a),

@@ -14,6 +14,7 @@ pub mod import;
 pub mod install;
 pub mod ls_files;
 pub mod merge_driver;
+pub mod migrate;
 pub mod pointer;
 pub mod push;
 pub mod registry_common;

@@ -93,11 +93,25 @@ pub fn is_project(tree: &git2::Tree<'_>) -> bool {
     tree.get_path(Path::new(".dvc/config")).is_ok()
 }
 
-/// Every output recorded at `tree`, from `*.dvc` files and `dvc.lock`s.
-pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<DvcOut>, Error> {
-    let mut found: Vec<(String, String, bool)> = Vec::new();
+/// One DVC metafile at a commit: a `*.dvc` file or a `dvc.lock`, with the
+/// outputs it records.
+#[derive(Debug, Clone)]
+pub struct MetaFile {
+    /// Repo-relative path of the metafile.
+    pub path: String,
+    /// True for a `dvc.lock` (whose stages stay pipeline definitions).
+    pub is_lock: bool,
+    /// Outputs with an md5 (committed data).
+    pub outs: Vec<DvcOut>,
+    /// Paths of outputs recorded without an md5 (never committed by DVC).
+    pub without_md5: Vec<String>,
+}
+
+/// Every `*.dvc` file and `dvc.lock` at `tree` (outside `.dvc/`), parsed.
+pub fn metafiles(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<MetaFile>, Error> {
+    let mut found: Vec<(String, String, String, bool)> = Vec::new();
     tree.walk(TreeWalkMode::PreOrder, |dir, e| {
-        if dir.starts_with(".dvc/") {
+        if dir.starts_with(".dvc/") || (dir.is_empty() && e.name() == Some(".dvc")) {
             return TreeWalkResult::Skip;
         }
         let name = e.name().unwrap_or("");
@@ -105,6 +119,7 @@ pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<Dvc
             if let Ok(b) = repo.find_blob(e.id()) {
                 found.push((
                     dir.to_string(),
+                    name.to_string(),
                     String::from_utf8_lossy(b.content()).into_owned(),
                     name == "dvc.lock",
                 ));
@@ -112,8 +127,8 @@ pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<Dvc
         }
         TreeWalkResult::Ok
     })?;
-    let mut outs = Vec::new();
-    for (dir, text, is_lock) in found {
+    let mut files = Vec::new();
+    for (dir, name, text, is_lock) in found {
         let raw: Vec<OutYaml> = if is_lock {
             let lock: LockFile = serde_norway::from_str(&text).map_err(|e| {
                 Error::Other(format!(
@@ -127,23 +142,41 @@ pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<Dvc
             })?;
             f.outs
         };
+        let mut meta = MetaFile {
+            path: format!("{dir}{name}"),
+            is_lock,
+            outs: Vec::new(),
+            without_md5: Vec::new(),
+        };
         for o in raw {
-            let Some(md5) = o.md5 else { continue };
             let path = format!("{dir}{}", o.path.trim_end_matches('/'));
             safe_rel(&path)?;
+            let Some(md5) = o.md5 else {
+                meta.without_md5.push(path);
+                continue;
+            };
             if !valid_md5(&md5) {
                 return Err(Error::Other(format!(
                     "refusing a bad md5 in the source ({path}: {md5:?})"
                 )));
             }
-            outs.push(DvcOut {
+            meta.outs.push(DvcOut {
                 path,
                 md5,
                 size: o.size,
             });
         }
+        files.push(meta);
     }
-    Ok(outs)
+    Ok(files)
+}
+
+/// Every output recorded at `tree`, from `*.dvc` files and `dvc.lock`s.
+pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<DvcOut>, Error> {
+    Ok(metafiles(repo, tree)?
+        .into_iter()
+        .flat_map(|m| m.outs)
+        .collect())
 }
 
 /// The default remote of `.dvc/config` (configobj INI). Relative local URLs
@@ -210,9 +243,24 @@ pub fn remote(
 }
 
 /// Writes into a cache object while computing md5 on the side.
-struct Md5Tee<'a> {
+pub struct Md5Tee<'a> {
     inner: &'a mut crate::cache::ObjectWriter,
     md5: md5::Md5,
+}
+
+impl<'a> Md5Tee<'a> {
+    /// Tees writes into `inner`.
+    pub fn new(inner: &'a mut crate::cache::ObjectWriter) -> Md5Tee<'a> {
+        Md5Tee {
+            inner,
+            md5: md5::Md5::new(),
+        }
+    }
+
+    /// The md5 (lowercase hex) of everything written.
+    pub fn md5_hex(self) -> String {
+        hex(&self.md5.finalize())
+    }
 }
 
 impl Write for Md5Tee<'_> {
@@ -272,7 +320,18 @@ pub async fn manifest(
     let (oid, size) = fetch_md5(remote, md5, cache)
         .await
         .map_err(|e| Error::Other(e.to_string()))?;
-    let mut f = cache.open(&oid, size)?;
+    parse_manifest(cache, &oid, size, md5)
+}
+
+/// The file list of a `.dir` manifest already in `cache` as `oid`: its
+/// `(relpath, md5)` entries, each path checked to stay inside the output.
+pub fn parse_manifest(
+    cache: &Cache,
+    oid: &Oid,
+    size: u64,
+    md5: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut f = cache.open(oid, size)?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut f, &mut text)
         .map_err(|e| Error::io("cannot read", format!("{md5} manifest"), e))?;

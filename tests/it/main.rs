@@ -9,6 +9,7 @@ mod install;
 mod integrity;
 mod large_files;
 mod man;
+mod migrate;
 mod registry;
 mod registry_trust;
 mod remotes;
