@@ -35,6 +35,47 @@ pub struct Report {
     pub failed: Vec<(String, String)>,
 }
 
+impl Report {
+    /// Says what a materialization did.
+    pub fn print(&self) {
+        if !self.written.is_empty() {
+            let n = self.written.len();
+            crate::ui::info(&format!(
+                "Checked out {n} file{}.",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.missing.is_empty() {
+            let paths: Vec<String> = self.missing.iter().map(|(p, _)| p.clone()).collect();
+            crate::ui::warn(&format!(
+                "{} left as pointers: their objects are not in the cache; run `git dvc pull` to fetch them",
+                crate::filter::summary(&paths)
+            ));
+        }
+        for (path, why) in &self.failed {
+            crate::ui::error(&format!("{why} ({path})"));
+        }
+    }
+}
+
+/// Writes the deferred files that still hold the pointer Git checked out
+/// (a later step of the same Git command may have changed them), and says
+/// which could not be written.
+pub fn complete_deferred(
+    repo: &Repo,
+    cache: &Cache,
+    paths: &[String],
+    direct_size: u64,
+) -> Result<(), Error> {
+    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let files = pointer_files_where(repo, &|p| wanted.contains(p))?;
+    let report = materialize(repo, cache, &files, direct_size)?;
+    for (path, why) in &report.failed {
+        crate::ui::warn(&left_as_pointer(path, why));
+    }
+    Ok(())
+}
+
 /// True when `path` is one of `specs` or lies under one ("." is all).
 pub fn matches_pathspec(path: &str, specs: &[String]) -> bool {
     specs.is_empty()

@@ -1,57 +1,12 @@
 //! `git dvc diff [<rev> [<rev>]] [--json]`: tracked data that changed.
 
-use std::collections::BTreeMap;
-use std::fs::File;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
-use super::Ctx;
-use super::ls_files::{WorktreeState, worktree_state};
 use crate::cli::DiffArgs;
-use crate::oid::Oid;
+use crate::context::Ctx;
 use crate::pointer::Pointer;
-use crate::tracked;
-
-type Side = BTreeMap<String, Pointer>;
-
-fn rev_side(ctx: &Ctx, rev: &str) -> Result<Side> {
-    // A repository with no commit yet compares against nothing.
-    if rev == "HEAD" && ctx.repo.git.head().is_err() {
-        return Ok(Side::new());
-    }
-    Ok(tracked::in_rev(&ctx.repo, rev)?
-        .into_iter()
-        .map(|t| (t.path, t.pointer))
-        .collect())
-}
-
-/// The worktree as git-dvc sees it: the index's pointers, with modified
-/// files hashed (not stored) and deleted ones dropped.
-fn worktree_side(ctx: &Ctx) -> Result<Side> {
-    let root = ctx.repo.workdir()?.to_path_buf();
-    let modified = super::status::modified_paths(ctx)?;
-    let mut side = Side::new();
-    for f in tracked::in_index(&ctx.repo)? {
-        match worktree_state(&root, &f) {
-            WorktreeState::Missing => continue,
-            WorktreeState::Content if modified.contains(&f.path) => {
-                let path = root.join(&f.path);
-                let file =
-                    File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-                let (oid, size) =
-                    Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))?;
-                if size > 0 {
-                    side.insert(f.path, Pointer::new(oid, size));
-                }
-            }
-            _ => {
-                side.insert(f.path, f.pointer);
-            }
-        }
-    }
-    Ok(side)
-}
+use crate::worktree::{rev_side, worktree_side};
 
 #[derive(Serialize)]
 struct Obj {
@@ -87,10 +42,10 @@ struct Diff {
 /// Runs `git dvc diff`.
 pub fn run(args: &DiffArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let old = rev_side(&ctx, args.old.as_deref().unwrap_or("HEAD"))?;
+    let old = rev_side(&ctx.repo, args.old.as_deref().unwrap_or("HEAD"))?;
     let new = match &args.new {
-        Some(rev) => rev_side(&ctx, rev)?,
-        None => worktree_side(&ctx)?,
+        Some(rev) => rev_side(&ctx.repo, rev)?,
+        None => worktree_side(&ctx.repo)?,
     };
     let mut diff = Diff::default();
     for (path, p) in &new {

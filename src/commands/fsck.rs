@@ -6,11 +6,11 @@ use std::sync::Mutex;
 
 use anyhow::{Result, bail};
 
-use super::Ctx;
-use super::transfer_common::open_transfer;
 use crate::cache::Cache;
 use crate::cli::FsckArgs;
+use crate::context::Ctx;
 use crate::oid::Oid;
+use crate::sync::open_transfer;
 use crate::ui;
 
 /// Runs `git dvc fsck`.

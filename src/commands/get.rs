@@ -5,18 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::registry_common::prepare;
 use crate::cache::Cache;
 use crate::cli::GetArgs;
 use crate::fsutil::Confined;
+use crate::registry::fetch::{default_out, prepare};
 use crate::registry::{self, source};
 use crate::repo::Repo;
 use crate::ui;
-
-/// The default output: the last component of the path asked for.
-pub fn default_out(path: &str) -> PathBuf {
-    PathBuf::from(path.rsplit('/').next().unwrap_or(path))
-}
 
 /// Where the output goes, as a trusted directory and a path below it.
 /// Inside a worktree, the trusted directory is its root, so a symlink

@@ -4,9 +4,10 @@ use std::io::Read;
 
 use anyhow::{Result, bail};
 
-use super::Ctx;
 use crate::checkout;
 use crate::cli::HookArgs;
+use crate::context::Ctx;
+use crate::sync::{finish, open_transfer, without_imports};
 use crate::ui;
 
 /// Runs a hook.
@@ -27,7 +28,7 @@ pub fn hook(args: &HookArgs) -> Result<()> {
 
 /// True when smudging is switched off (env or a `--skip-smudge` install).
 fn smudge_skipped(ctx: &Ctx) -> bool {
-    super::filter::skip_smudge_env()
+    crate::filter::skip_smudge_env()
         || ctx
             .repo
             .git
@@ -91,7 +92,7 @@ pub fn stray_pointer_advice(path: &str) -> String {
 fn pre_push(args: &HookArgs) -> Result<()> {
     let mut lines = String::new();
     std::io::stdin().read_to_string(&mut lines)?;
-    if super::filter::env_flag("GIT_DVC_SKIP_PUSH") {
+    if crate::env_flag("GIT_DVC_SKIP_PUSH") {
         return Ok(());
     }
     let ctx = Ctx::open()?;
@@ -120,7 +121,7 @@ fn pre_push(args: &HookArgs) -> Result<()> {
         not.push(format!("--remotes={git_remote}"));
     }
     let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
-    let files = super::transfer_common::without_imports(&ctx, files, &revs);
+    let files = without_imports(&ctx, files, &revs);
     if files.is_empty() {
         return Ok(());
     }
@@ -130,8 +131,8 @@ fn pre_push(args: &HookArgs) -> Result<()> {
             files.len()
         );
     }
-    let transfer = super::transfer_common::open_transfer(&ctx, None)?;
+    let transfer = open_transfer(&ctx, None)?;
     let pointers: Vec<_> = files.iter().map(|f| f.pointer).collect();
     let report = transfer.upload(&pointers);
-    super::transfer_common::finish(&report, &files, "Uploaded", transfer.remote_name())
+    finish(&report, &files, "Uploaded", transfer.remote_name())
 }

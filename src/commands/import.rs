@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::Ctx;
-use super::registry_common::prepare;
 use crate::attributes;
 use crate::cli::{ImportArgs, UpdateArgs};
+use crate::context::Ctx;
 use crate::fsutil::Confined;
+use crate::registry::fetch::{default_out, prepare};
 use crate::registry::record::{self, ImportRecord, RecordFile};
 use crate::registry::{self, EntryKind, Plan, source};
 use crate::ui;
@@ -91,10 +91,7 @@ fn track_output(ctx: &Ctx, rel: &str, plan: &Plan, before: &BTreeSet<String>) ->
 pub fn import(args: &ImportArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let path = registry::request_path(&args.path)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::get::default_out(&path));
+    let out = args.out.clone().unwrap_or_else(|| default_out(&path));
     let rel = ctx.repo.repo_relative(&out)?;
     let root = ctx.repo.workdir()?.to_path_buf();
     let dest = root.join(&rel);

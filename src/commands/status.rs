@@ -5,10 +5,11 @@ use std::collections::HashSet;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Ctx;
-use super::ls_files::{WorktreeState, worktree_state};
 use crate::cli::StatusArgs;
+use crate::context::Ctx;
+use crate::sync;
 use crate::tracked;
+use crate::worktree::{WorktreeState, modified_paths, worktree_state};
 
 #[derive(Serialize, Default)]
 struct FileStatus {
@@ -43,19 +44,6 @@ fn is_false(b: &bool) -> bool {
     !b
 }
 
-/// Paths whose worktree content differs from the index, as Git sees them
-/// through the clean filter.
-pub fn modified_paths(ctx: &Ctx) -> Result<HashSet<String>> {
-    let out = ctx
-        .repo
-        .git_output(["diff", "--name-only", "-z", "--no-renames"])?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect())
-}
-
 /// Runs `git dvc status`.
 pub fn run(args: &StatusArgs) -> Result<()> {
     let ctx = Ctx::open()?;
@@ -68,12 +56,12 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let modified = if files.is_empty() {
         HashSet::new()
     } else {
-        modified_paths(&ctx)?
+        modified_paths(&ctx.repo)?
     };
     let missing_on_remote: Option<HashSet<crate::oid::Oid>> = match &args.remote {
         Some(name) => {
             let name = Some(name.as_str()).filter(|n| !n.is_empty());
-            let transfer = super::transfer_common::open_transfer(&ctx, name)?;
+            let transfer = sync::open_transfer(&ctx, name)?;
             let oids: Vec<_> = files.iter().map(|f| f.pointer.oid).collect();
             Some(transfer.missing_on_remote(&oids)?.into_iter().collect())
         }

@@ -11,6 +11,7 @@
 //! verified against its id on download.
 
 pub mod dvc;
+pub mod fetch;
 pub mod record;
 pub mod source;
 

@@ -1,5 +1,6 @@
-//! What get, import and update share: opening a source, and fetching the
-//! objects a plan needs into a cache.
+//! What get, import and update share: reading a request from a source
+//! (git-dvc or DVC) into a plan, and fetching the objects it needs into a
+//! cache, every one verified.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -7,10 +8,11 @@ use std::sync::Arc;
 use anyhow::{Result, anyhow, bail};
 use futures_util::StreamExt;
 
+use super::source::Source;
+use super::{Entry, EntryKind, Plan, data_pointers, dvc};
 use crate::cache::Cache;
 use crate::pointer::Pointer;
-use crate::registry::source::Source;
-use crate::registry::{self, Entry, EntryKind, Plan, data_pointers, dvc};
+use crate::registry;
 use crate::remote::{self, Remote, dir::DirRemote};
 use crate::transfer::Transfer;
 
@@ -232,4 +234,9 @@ pub fn prepare(
         },
         md5_of,
     ))
+}
+
+/// The default output: the last component of the path asked for.
+pub fn default_out(path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(path.rsplit('/').next().unwrap_or(path))
 }

@@ -1,17 +1,19 @@
-//! What push, fetch, pull and the pre-push hook share: opening the remote,
-//! choosing objects, and reporting outcomes.
+//! What push, fetch, pull, status and the pre-push hook share: opening
+//! the remote, choosing objects and the remote each comes from, and
+//! reporting outcomes.
 
 use std::collections::HashMap;
 
 use anyhow::{Result, anyhow};
 
-use super::Ctx;
 use crate::config::ConfigError;
+use crate::context::Ctx;
 use crate::oid::Oid;
 use crate::remote;
 use crate::tracked::TrackedFile;
-use crate::transfer::{Report, Transfer};
+use crate::transfer::{DelayFetcher, Report, Transfer};
 use crate::ui::{self, human_size};
+use crate::{checkout, registry};
 
 /// Opens the named remote (or the default) with the engine around it.
 pub fn open_transfer(ctx: &Ctx, name: Option<&str>) -> Result<Transfer> {
@@ -118,7 +120,96 @@ pub fn without_imports(
         .filter(|f| {
             !prefixes
                 .iter()
-                .any(|p| crate::checkout::matches_pathspec(&f.path, std::slice::from_ref(p)))
+                .any(|p| checkout::matches_pathspec(&f.path, std::slice::from_ref(p)))
         })
         .collect()
+}
+
+/// Downloads what the cache lacks: files inside an import from the
+/// import's source remote, the rest from `remote` (or the default).
+pub fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Result<()> {
+    let missing: Vec<_> = files
+        .iter()
+        .filter(|f| !ctx.cache.contains(&f.pointer.oid))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let routes = match ctx.repo.git.head().ok().and_then(|h| h.peel_to_tree().ok()) {
+        Some(tree) => registry::open_routes(
+            registry::import_routes(&ctx.repo.git, &tree),
+            ctx.repo.workdir.as_deref(),
+        ),
+        None => Vec::new(),
+    };
+    let mut by_route: Vec<(Option<usize>, Vec<TrackedFile>)> = Vec::new();
+    for f in missing {
+        let idx = routes.iter().position(|(p, _)| {
+            f.path == *p
+                || (f.path.starts_with(p.as_str()) && f.path.as_bytes().get(p.len()) == Some(&b'/'))
+        });
+        match by_route.iter_mut().find(|(i, _)| *i == idx) {
+            Some((_, v)) => v.push(f),
+            None => by_route.push((idx, vec![f])),
+        }
+    }
+    let mut result = Ok(());
+    for (idx, group) in by_route {
+        let transfer = match idx {
+            Some(i) => Transfer::new(routes[i].1.clone(), ctx.cache.clone(), ctx.config.jobs)?,
+            None => open_transfer(ctx, remote)?,
+        };
+        let pointers: Vec<_> = group.iter().map(|f| f.pointer).collect();
+        let report = transfer.download(&pointers);
+        let r = finish(&report, &group, "Downloaded", transfer.remote_name());
+        if result.is_ok() {
+            result = r;
+        }
+    }
+    result
+}
+
+/// Opens the remotes for a checkout of `treeish`: the default one, and
+/// those of the imports recorded in that commit. `None` (with a warning
+/// when the config is broken) when there is none: files stay pointers.
+pub fn open_fetcher(
+    git_dir: &std::path::Path,
+    cache: crate::cache::Cache,
+    treeish: Option<&str>,
+) -> Option<DelayFetcher> {
+    let repo = crate::repo::Repo::open(git_dir).ok()?;
+    let config = match crate::config::Config::load_for_checkout(&repo, treeish) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::ui::warn(&e.to_string());
+            return None;
+        }
+    };
+    let base = repo.workdir.clone();
+    let default = match config.remote(None) {
+        Ok((name, rc)) => match crate::remote::open(&name, &rc, base.as_deref()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                crate::ui::warn(&e.to_string());
+                None
+            }
+        },
+        Err(_) => None,
+    };
+    let tree = treeish
+        .and_then(|t| repo.git.revparse_single(t).ok())
+        .or_else(|| repo.git.revparse_single("HEAD").ok())
+        .and_then(|o| o.peel_to_tree().ok());
+    let routes = match &tree {
+        Some(t) => crate::registry::open_routes(
+            crate::registry::import_routes(&repo.git, t),
+            base.as_deref(),
+        ),
+        None => Vec::new(),
+    };
+    if default.is_none() && routes.is_empty() {
+        return None;
+    }
+    DelayFetcher::new(cache, config.jobs, default, routes).ok()
 }

@@ -1,0 +1,136 @@
+//! The worktree model: what the worktree holds for each tracked file,
+//! which files Git sees as modified, and the sets of pointers that
+//! commands compare, push or keep.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::checkout::read_pointer_file;
+use crate::oid::Oid;
+use crate::pointer::{MAX_POINTER_SIZE, Pointer};
+use crate::repo::Repo;
+use crate::tracked::{self, TrackedFile};
+
+/// What the worktree holds for a tracked file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorktreeState {
+    /// The content (by size; not re-hashed).
+    Content,
+    /// The pointer text.
+    Pointer,
+    /// No file, or something else.
+    Missing,
+}
+
+/// Looks at the worktree file without hashing it: a file that parses as a
+/// pointer is one (clean passes pointer texts through, so no stored content
+/// is ever a pointer text); anything else is content.
+pub fn worktree_state(root: &Path, f: &TrackedFile) -> WorktreeState {
+    let path = root.join(&f.path);
+    match fs::symlink_metadata(&path) {
+        Ok(m) if m.is_file() => {
+            if Pointer::could_be(m.len()) && read_pointer_file(&path).is_some() {
+                WorktreeState::Pointer
+            } else {
+                WorktreeState::Content
+            }
+        }
+        _ => WorktreeState::Missing,
+    }
+}
+
+/// Paths whose worktree content differs from the index, as Git sees them
+/// through the clean filter.
+pub fn modified_paths(repo: &Repo) -> Result<HashSet<String>> {
+    let out = repo.git_output(["diff", "--name-only", "-z", "--no-renames"])?;
+    Ok(out
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// The pointer for the file at `path`: parsed when it is one, else its
+/// content hashed (not stored). `None` for an empty file.
+pub fn pointer_of(path: &Path) -> Result<Option<Pointer>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(crate::IO_BUF, file);
+    let mut head = Vec::with_capacity(MAX_POINTER_SIZE + 1);
+    (&mut reader)
+        .take(MAX_POINTER_SIZE as u64 + 1)
+        .read_to_end(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if head.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(p) = Pointer::parse(&head) {
+        return Ok(Some(p));
+    }
+    let (oid, size) = Oid::hash_reader((&head[..]).chain(reader))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Some(Pointer::new(oid, size)))
+}
+
+/// The objects a push or fetch covers: HEAD's tree, the given refs' trees,
+/// or with `all` everything reachable from every ref.
+pub fn objects_for(repo: &Repo, refs: &[String], all: bool) -> Result<Vec<TrackedFile>> {
+    if all {
+        return Ok(tracked::in_history(repo, &["--all".to_string()], &[])?);
+    }
+    if refs.is_empty() {
+        return Ok(tracked::in_rev(repo, "HEAD")?);
+    }
+    let mut files = Vec::new();
+    for r in refs {
+        files.extend(tracked::in_rev(repo, r)?);
+    }
+    Ok(files)
+}
+
+/// Tracked data by path, as one side of a diff.
+pub type Side = BTreeMap<String, Pointer>;
+
+/// The tracked files at `rev`; nothing for `HEAD` before the first commit.
+pub fn rev_side(repo: &Repo, rev: &str) -> Result<Side> {
+    // A repository with no commit yet compares against nothing.
+    if rev == "HEAD" && repo.git.head().is_err() {
+        return Ok(Side::new());
+    }
+    Ok(tracked::in_rev(repo, rev)?
+        .into_iter()
+        .map(|t| (t.path, t.pointer))
+        .collect())
+}
+
+/// The worktree as git-dvc sees it: the index's pointers, with modified
+/// files hashed (not stored) and deleted ones dropped.
+pub fn worktree_side(repo: &Repo) -> Result<Side> {
+    let root = repo.workdir()?.to_path_buf();
+    let modified = modified_paths(repo)?;
+    let mut side = Side::new();
+    for f in tracked::in_index(repo)? {
+        match worktree_state(&root, &f) {
+            WorktreeState::Missing => continue,
+            WorktreeState::Content if modified.contains(&f.path) => {
+                let path = root.join(&f.path);
+                let file =
+                    File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let (oid, size) =
+                    Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))?;
+                if size > 0 {
+                    side.insert(f.path, Pointer::new(oid, size));
+                }
+            }
+            _ => {
+                side.insert(f.path, f.pointer);
+            }
+        }
+    }
+    Ok(side)
+}
