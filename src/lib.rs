@@ -29,6 +29,7 @@ pub mod pointer;
 pub mod registry;
 pub mod remote;
 pub mod repo;
+pub mod runtime;
 pub mod sync;
 pub mod tracked;
 pub mod transfer;

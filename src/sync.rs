@@ -11,6 +11,7 @@ use crate::context::Ctx;
 use crate::oid::Oid;
 use crate::remote;
 use crate::tracked::TrackedFile;
+use crate::transfer::delay::lies_in;
 use crate::transfer::{DelayFetcher, Report, Transfer};
 use crate::ui::{self, human_size};
 use crate::{checkout, registry};
@@ -145,10 +146,7 @@ pub fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Resul
     };
     let mut by_route: Vec<(Option<usize>, Vec<TrackedFile>)> = Vec::new();
     for f in missing {
-        let idx = routes.iter().position(|(p, _)| {
-            f.path == *p
-                || (f.path.starts_with(p.as_str()) && f.path.as_bytes().get(p.len()) == Some(&b'/'))
-        });
+        let idx = routes.iter().position(|(p, _)| lies_in(&f.path, p));
         match by_route.iter_mut().find(|(i, _)| *i == idx) {
             Some((_, v)) => v.push(f),
             None => by_route.push((idx, vec![f])),

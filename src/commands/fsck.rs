@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use anyhow::{Result, bail};
 
-use crate::cache::Cache;
 use crate::cli::FsckArgs;
 use crate::context::Ctx;
 use crate::oid::Oid;
@@ -72,20 +71,12 @@ fn check_cache(ctx: &Ctx) -> Result<()> {
 
 fn check_remote(ctx: &Ctx, name: &str) -> Result<()> {
     let transfer = open_transfer(ctx, Some(name))?;
-    let oids = transfer.block_on(transfer.remote().list())?;
-    let scratch = tempfile::tempdir()?;
-    let cache = Cache::new(scratch.path());
-    let mut bad = 0;
-    for oid in &oids {
-        let r = transfer.block_on(crate::transfer::with_retries(|| {
-            transfer.remote().download(oid, &cache)
-        }));
-        let _ = cache.remove(oid);
-        if let Err(e) = r {
-            ui::error(&e.to_string());
-            bad += 1;
-        }
+    let oids = transfer.list()?;
+    let failed = transfer.verify(&oids)?;
+    for (_, e) in &failed {
+        ui::error(&e.to_string());
     }
+    let bad = failed.len();
     if bad == 0 {
         ui::info(&format!(
             "Checked {} objects on remote '{}': all good.",

@@ -81,7 +81,7 @@ pub fn run(args: &GcArgs) -> Result<()> {
         }
         Some(name) => {
             let transfer = open_transfer(&ctx, Some(name))?;
-            let on_remote = transfer.block_on(transfer.remote().list())?;
+            let on_remote = transfer.list()?;
             let unused: Vec<Oid> = on_remote
                 .into_iter()
                 .filter(|o| !keep.contains(o))
@@ -102,7 +102,7 @@ pub fn run(args: &GcArgs) -> Result<()> {
                     continue;
                 }
                 if !args.dry_run {
-                    transfer.block_on(transfer.remote().delete(oid))?;
+                    transfer.delete(oid)?;
                 }
                 removed += 1;
             }
@@ -112,7 +112,7 @@ pub fn run(args: &GcArgs) -> Result<()> {
                 transfer.remote_name()
             ));
             if !args.dry_run {
-                let temps = transfer.block_on(transfer.remote().remove_stale_temps())?;
+                let temps = transfer.remove_stale_temps()?;
                 report_temps(temps, &format!("remote '{}'", transfer.remote_name()));
             }
             if kept > 0 {

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
-use futures_util::StreamExt;
 
 use super::source::Source;
 use super::{Entry, EntryKind, Plan, data_pointers, dvc};
@@ -61,12 +60,6 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     Ok(())
 }
 
-/// One DVC object's download: its md5 and what came of it.
-type Fetched = (
-    String,
-    Result<(crate::oid::Oid, u64), crate::remote::RemoteError>,
-);
-
 /// Reads the request at `commit` — from a git-dvc source or a DVC project —
 /// and fetches every object it needs into `cache`. DVC objects are
 /// verified by md5 and come back as ordinary data entries under their
@@ -86,10 +79,6 @@ pub fn prepare(
     }
     let outs = dvc::outputs(&src.git, &tree)?;
     let rc = dvc::remote(&src.git, &tree, src.local_root.as_deref())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs.clamp(2, 8))
-        .enable_all()
-        .build()?;
     let remote: Option<Arc<dyn Remote>> = match &rc {
         Some((name, rc)) => Some(remote::open(name, rc, src.local_root.as_deref())?),
         None => None,
@@ -129,7 +118,7 @@ pub fn prepare(
         };
         if out.is_dir() {
             let r = need_remote()?;
-            let listing = rt.block_on(dvc::manifest(r.as_ref(), &out.md5, cache))?;
+            let listing = crate::runtime::block_on(dvc::manifest(r.as_ref(), &out.md5, cache))?;
             for (rel, md5) in listing {
                 let rel = if within.is_empty() {
                     rel
@@ -192,21 +181,11 @@ pub fn prepare(
     let mut got: HashMap<String, Pointer> = HashMap::new();
     if !md5s.is_empty() {
         let r = need_remote()?;
-        let results: Vec<Fetched> = rt.block_on(async {
-            futures_util::stream::iter(md5s)
-                .map(|md5| {
-                    let (r, cache) = (r.clone(), cache.clone());
-                    async move {
-                        let res = crate::transfer::with_retries(|| {
-                            dvc::fetch_md5(r.as_ref(), &md5, &cache)
-                        })
-                        .await;
-                        (md5, res)
-                    }
-                })
-                .buffer_unordered(jobs.max(1))
-                .collect()
-                .await
+        let results = crate::transfer::each(jobs, md5s, false, |md5| {
+            let (r, cache) = (r.clone(), cache.clone());
+            async move {
+                crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
+            }
         });
         for (md5, res) in results {
             let (oid, size) = res?;

@@ -116,7 +116,14 @@ impl HttpRemote {
         if resp.status() != StatusCode::UNAUTHORIZED || current.is_some() {
             return Ok(resp);
         }
-        let Some(creds) = tokio::task::block_in_place(|| find_credentials(&self.base)) else {
+        // `git credential` may prompt: a blocking child process, off the
+        // async workers.
+        let base = self.base.clone();
+        let found = tokio::task::spawn_blocking(move || find_credentials(&base))
+            .await
+            .ok()
+            .flatten();
+        let Some(creds) = found else {
             return Ok(resp);
         };
         let resp = with(&Some(creds.clone()))
@@ -125,11 +132,10 @@ impl HttpRemote {
             .map_err(|e| self.classify(e))?;
         let ok = resp.status() != StatusCode::UNAUTHORIZED;
         if creds.from_git {
-            git_credential(
-                if ok { "approve" } else { "reject" },
-                &self.base,
-                Some(&creds),
-            );
+            let (base, c) = (self.base.clone(), creds.clone());
+            let action = if ok { "approve" } else { "reject" };
+            let _ =
+                tokio::task::spawn_blocking(move || git_credential(action, &base, Some(&c))).await;
         }
         if ok {
             *self.creds.lock().expect("not poisoned") = Some(creds);
