@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cache::{self, Cache, CacheError};
-use crate::error::Error;
+use crate::error::{Error, GitContext};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::repo::Repo;
 
@@ -101,7 +101,7 @@ pub fn pointer_files_where(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<PointerFile>, Error> {
     let root = repo.workdir()?;
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut out = Vec::new();
     for entry in crate::index::read(repo)? {
         if entry.stage != 0 || !entry.is_file() || entry.skip_worktree {
@@ -212,7 +212,7 @@ const ENTRY_UPTODATE: u16 = 1 << 2;
 /// seconds on most builds, does not make it re-read them.)
 fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
-    let mut index = repo.git.index()?;
+    let mut index = repo.git.index().at(repo.git_dir.join("index").display())?;
     index.read(false)?;
     for f in files {
         let Some(mut e) = index.get_path(Path::new(&f.path), 0) else {

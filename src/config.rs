@@ -23,9 +23,7 @@ pub const REPO_FILE: &str = ".gitdvc.toml";
 /// Default number of parallel transfers.
 pub const DEFAULT_JOBS: usize = 8;
 
-/// Set for the Git commands git-dvc runs, so the filters and hooks they
-/// start do not repeat the configuration warnings already printed.
-pub const WARNED_ENV: &str = "GIT_DVC_CONFIG_WARNED";
+pub use crate::ui::WARNED_ENV;
 
 /// Default `[checkout] direct_size`: files at or above it are written by
 /// git-dvc itself, not through Git's smudge pipe (which Git buffers whole in
@@ -86,6 +84,12 @@ pub enum ConfigError {
         /// What the file has.
         found: &'static str,
     },
+    /// A repository's file was asked for outside any repository.
+    #[error("not in a git repository")]
+    NotARepo,
+    /// The repository's committed file was asked for in a bare repository.
+    #[error("this command needs a work tree (bare repository)")]
+    BareRepo,
     /// No remote was named and none is the default.
     #[error("no default remote: add one with `git dvc remote add -d <name> <url>`")]
     NoDefaultRemote,
@@ -269,15 +273,17 @@ pub fn user_config_path() -> Result<PathBuf, ConfigError> {
 }
 
 /// The file for `scope` in `repo`.
-pub fn scope_path(scope: Scope, repo: Option<&Repo>) -> Result<PathBuf, crate::error::Error> {
+pub fn scope_path(scope: Scope, repo: Option<&Repo>) -> Result<PathBuf, ConfigError> {
     Ok(match scope {
         Scope::Global => user_config_path()?,
         Scope::Repo => repo
-            .ok_or(crate::error::Error::NotARepo)?
-            .workdir()?
+            .ok_or(ConfigError::NotARepo)?
+            .workdir
+            .as_deref()
+            .ok_or(ConfigError::BareRepo)?
             .join(REPO_FILE),
         Scope::Local => repo
-            .ok_or(crate::error::Error::NotARepo)?
+            .ok_or(ConfigError::NotARepo)?
             .dvc_dir()
             .join("config.toml"),
     })

@@ -10,6 +10,7 @@ use anyhow::{Result, anyhow, bail};
 use super::source::Source;
 use super::{Entry, EntryKind, Plan, data_pointers, dvc};
 use crate::cache::Cache;
+use crate::error::GitContext;
 use crate::pointer::Pointer;
 use crate::registry;
 use crate::remote::{self, Remote, dir::DirRemote};
@@ -71,7 +72,11 @@ pub fn prepare(
     cache: &Cache,
     jobs: usize,
 ) -> Result<(Plan, BTreeMap<String, String>)> {
-    let tree = src.git.revparse_single(commit)?.peel_to_tree()?;
+    let tree = src
+        .git
+        .revparse_single(commit)
+        .and_then(|o| o.peel_to_tree())
+        .at(format!("commit {commit} of {}", src.url))?;
     if !dvc::is_project(&tree) {
         let plan = registry::plan(&src.git, commit, path, src.local_root.as_deref())?;
         fetch_plan(&plan, src, cache, jobs)?;

@@ -11,6 +11,7 @@
 //! verified against its id on download.
 
 pub mod dvc;
+pub mod error;
 pub mod fetch;
 pub mod record;
 pub mod source;
@@ -22,9 +23,10 @@ use std::path::{Component, Path, PathBuf};
 
 use git2::{ObjectType, TreeWalkMode, TreeWalkResult};
 
+use self::error::RegistryError;
 use crate::cache::{self, Cache};
 use crate::config::{self, Config, RemoteConfig};
-use crate::error::Error;
+use crate::error::{Error, GitContext};
 use crate::fsutil::Confined;
 use crate::pointer::Pointer;
 use crate::tracked::blob_pointer;
@@ -82,9 +84,7 @@ pub fn safe_rel(rel: &str) -> Result<(), Error> {
             .split('/')
             .any(|c| c.is_empty() || c == "." || c == "..");
     if bad {
-        return Err(Error::Other(format!(
-            "refusing unsafe path from the source ({rel:?})"
-        )));
+        return Err(RegistryError::UnsafePath(rel.to_string()).into());
     }
     Ok(())
 }
@@ -93,9 +93,7 @@ pub fn safe_rel(rel: &str) -> Result<(), Error> {
 pub fn request_path(path: &str) -> Result<String, Error> {
     let p = path.trim_start_matches("./").trim_end_matches('/');
     if p.is_empty() {
-        return Err(Error::Other(
-            "name a file or directory inside the source repository".into(),
-        ));
+        return Err(RegistryError::NoPath.into());
     }
     safe_rel(p)?;
     Ok(p.to_string())
@@ -111,11 +109,17 @@ pub fn plan(
     let tree = repo
         .revparse_single(commit)
         .and_then(|o| o.peel_to_tree())
-        .map_err(|e| Error::Other(format!("cannot read commit {commit} of the source: {e}")))?;
+        .map_err(|e| RegistryError::UnreadableCommit {
+            commit: commit.to_string(),
+            message: e.to_string(),
+        })?;
     let entry = tree
         .get_path(Path::new(path))
-        .map_err(|_| Error::Other(format!("no such path in the source at {commit} ({path})")))?;
-    let odb = repo.odb()?;
+        .map_err(|_| RegistryError::NoSuchPath {
+            commit: commit.to_string(),
+            path: path.to_string(),
+        })?;
+    let odb = repo.odb().at(repo.path().display())?;
     let mut entries = Vec::new();
     let is_dir = entry.kind() == Some(ObjectType::Tree);
     if is_dir {
@@ -123,10 +127,13 @@ pub fn plan(
         let mut err = None;
         sub.walk(TreeWalkMode::PreOrder, |dir, e| {
             let Some(name) = e.name() else {
-                err = Some(Error::Other(format!(
-                    "refusing a file name that is not UTF-8 in the source ({dir}{})",
-                    String::from_utf8_lossy(e.name_bytes())
-                )));
+                err = Some(
+                    RegistryError::NotUtf8(format!(
+                        "{dir}{}",
+                        String::from_utf8_lossy(e.name_bytes())
+                    ))
+                    .into(),
+                );
                 return TreeWalkResult::Abort;
             };
             let rel = format!("{dir}{name}");
@@ -140,9 +147,7 @@ pub fn plan(
                 },
                 Some(ObjectType::Tree) => {}
                 _ => {
-                    err = Some(Error::Other(format!(
-                        "refusing a submodule in the source ({rel})"
-                    )));
+                    err = Some(RegistryError::Submodule(rel.to_string()).into());
                     return TreeWalkResult::Abort;
                 }
             }
@@ -175,9 +180,7 @@ pub fn plan(
 
 fn classify(odb: &git2::Odb<'_>, id: git2::Oid, mode: i32, rel: &str) -> Result<EntryKind, Error> {
     if mode == 0o120000 {
-        return Err(Error::Other(format!(
-            "refusing a symbolic link from the source ({rel})"
-        )));
+        return Err(RegistryError::Symlink(rel.to_string()).into());
     }
     Ok(match blob_pointer(odb, id) {
         Some(p) => EntryKind::Data(p),
@@ -218,9 +221,12 @@ fn source_remote(
                     )
                 }
                 None => {
-                    return Err(Error::Other(format!(
-                        "the source's remote '{name}' is a relative directory ({url}), usable only from a local source"
-                    )));
+                    return Err(RegistryError::RelativeRemote {
+                        whose: "the source's",
+                        name: name.to_string(),
+                        url: url.to_string(),
+                    }
+                    .into());
                 }
             }
         }
@@ -283,10 +289,11 @@ pub fn write_output(
                 })?;
             }
             EntryKind::Dvc { md5 } => {
-                return Err(Error::Other(format!(
-                    "object md5 {md5} was not fetched ({})",
-                    dest.display()
-                )));
+                return Err(RegistryError::NotFetched {
+                    md5: md5.to_string(),
+                    path: dest.display().to_string(),
+                }
+                .into());
             }
             EntryKind::Blob { id, executable: x } => {
                 let blob = repo.find_blob(*id)?;
