@@ -30,7 +30,7 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     if let Some(root) = &source.local_root {
         let dir = root.join(".git").join("dvc").join("cache");
         if dir.is_dir() {
-            let local: Arc<dyn Remote> = Arc::new(DirRemote::new("source cache", &dir, true));
+            let local = remote::read_only(Arc::new(DirRemote::new("source cache", &dir)));
             let t = Transfer::new(local, cache.clone(), jobs)?;
             let _ = t.download(&wanted);
             wanted.retain(|p| !cache.contains(&p.oid));

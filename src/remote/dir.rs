@@ -19,16 +19,14 @@ const TEMP_PREFIX: &str = ".incoming-";
 pub struct DirRemote {
     name: String,
     root: PathBuf,
-    read_only: bool,
 }
 
 impl DirRemote {
     /// A directory remote rooted at `root`.
-    pub fn new(name: &str, root: &Path, read_only: bool) -> DirRemote {
+    pub fn new(name: &str, root: &Path) -> DirRemote {
         DirRemote {
             name: name.to_string(),
             root: root.to_path_buf(),
-            read_only,
         }
     }
 
@@ -115,20 +113,10 @@ impl Remote for DirRemote {
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         tokio::task::block_in_place(|| self.upload_blocking(oid, size, cache))
     }
 
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let path = self.path(oid);
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
@@ -138,9 +126,6 @@ impl Remote for DirRemote {
     }
 
     async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
-        if self.read_only {
-            return Ok((0, 0));
-        }
         let root = self.root.clone();
         tokio::task::block_in_place(|| {
             let mut total = (0, 0);

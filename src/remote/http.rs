@@ -29,14 +29,13 @@ struct Credentials {
 pub struct HttpRemote {
     name: String,
     base: String,
-    read_only: bool,
     client: Client,
     creds: Mutex<Option<Credentials>>,
 }
 
 impl HttpRemote {
     /// A remote at `url` (objects at `<url>/ab/cdef…`).
-    pub fn new(name: &str, url: &str, read_only: bool) -> Result<HttpRemote, RemoteError> {
+    pub fn new(name: &str, url: &str) -> Result<HttpRemote, RemoteError> {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(Duration::from_secs(60))
@@ -49,7 +48,6 @@ impl HttpRemote {
         Ok(HttpRemote {
             name: name.to_string(),
             base: url.trim_end_matches('/').to_string(),
-            read_only,
             client,
             creds: Mutex::new(None),
         })
@@ -168,11 +166,6 @@ impl Remote for HttpRemote {
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let url = self.url(oid);
         let path = cache.object_path(oid);
         // Check the local object before sending it anywhere.
@@ -194,11 +187,6 @@ impl Remote for HttpRemote {
     }
 
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let url = self.url(oid);
         let resp = self.send(|| self.client.delete(&url)).await?;
         match resp.status() {

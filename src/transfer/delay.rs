@@ -230,11 +230,7 @@ mod tests {
     use crate::remote::dir::DirRemote;
 
     fn remote(name: &str) -> Arc<dyn Remote> {
-        Arc::new(DirRemote::new(
-            name,
-            std::path::Path::new("/nonexistent"),
-            true,
-        ))
+        Arc::new(DirRemote::new(name, std::path::Path::new("/nonexistent")))
     }
 
     fn routed(
