@@ -361,6 +361,8 @@ impl Read for VerifiedReader {
 
 /// Splits the corruption a [`VerifiedReader`] reported out of an I/O error
 /// (`Ok`), or gives the error back (`Err`) when it is an ordinary one.
+// The closures read better than `<dyn Error + Send + Sync>::is::<…>` paths.
+#[allow(clippy::redundant_closure_for_method_calls)]
 pub fn corruption(e: io::Error) -> Result<CacheError, io::Error> {
     if !e.get_ref().is_some_and(|inner| inner.is::<CacheError>()) {
         return Err(e);

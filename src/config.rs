@@ -475,7 +475,7 @@ impl Config {
         let mut unknown = |key: String| {
             self.warnings.push(format!(
                 "unknown configuration key '{key}' ignored ({shown})"
-            ))
+            ));
         };
         for k in layer.unknown.keys() {
             unknown(k.clone());
@@ -747,7 +747,7 @@ impl ConfigEditor {
                 .doc
                 .get(table)
                 .and_then(|t| t.as_table_like())
-                .is_some_and(|t| t.is_empty())
+                .is_some_and(toml_edit::TableLike::is_empty)
             {
                 self.doc.remove(table);
             }

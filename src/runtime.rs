@@ -18,7 +18,7 @@ pub fn get() -> std::io::Result<&'static Runtime> {
         return Ok(rt);
     }
     let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(2)
         .clamp(2, 8);
     let rt = Builder::new_multi_thread()

@@ -94,7 +94,7 @@ pub fn untracked_under_patterns(repo: &Repo) -> Result<Vec<String>, Error> {
 }
 
 fn filtered_only(repo: &Repo, paths: Vec<String>) -> Result<Vec<String>, Error> {
-    let bytes: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
+    let bytes: Vec<&[u8]> = paths.iter().map(std::string::String::as_bytes).collect();
     let keep = crate::attributes::dvc_filtered(repo, &bytes)?;
     Ok(paths
         .into_iter()

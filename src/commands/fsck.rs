@@ -27,7 +27,7 @@ fn check_cache(ctx: &Ctx) -> Result<()> {
     let next = Mutex::new(oids.iter());
     let bad = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
+        .map(std::num::NonZero::get)
         .unwrap_or(2);
     std::thread::scope(|s| {
         for _ in 0..workers {

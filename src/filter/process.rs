@@ -197,7 +197,7 @@ pub fn serve(
             }
         }
     }
-    let why = fetcher.and_then(|f| f.finish());
+    let why = fetcher.and_then(Fetcher::finish);
     filter.finish_with(why.as_deref());
     Ok(())
 }

@@ -126,7 +126,7 @@ pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<Dvc
         } else {
             let f: DvcFile = serde_norway::from_str(&text).map_err(|e| {
                 Error::from(RegistryError::InvalidDvcFile {
-                    dir: dir.to_string(),
+                    dir: dir.clone(),
                     message: e.to_string(),
                 })
             })?;
@@ -138,8 +138,8 @@ pub fn outputs(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<Dvc
             safe_rel(&path)?;
             if !valid_md5(&md5) {
                 return Err(RegistryError::BadMd5 {
-                    path: path.to_string(),
-                    md5: md5.to_string(),
+                    path: path.clone(),
+                    md5: md5.clone(),
                 }
                 .into());
             }
@@ -198,8 +198,8 @@ pub fn remote(
             let Some(root) = source_root else {
                 return Err(RegistryError::RelativeRemote {
                     whose: "the DVC source's",
-                    name: name.to_string(),
-                    url: url.to_string(),
+                    name: name.clone(),
+                    url: url.clone(),
                 }
                 .into());
             };

@@ -147,7 +147,7 @@ pub fn plan(
                 },
                 Some(ObjectType::Tree) => {}
                 _ => {
-                    err = Some(RegistryError::Submodule(rel.to_string()).into());
+                    err = Some(RegistryError::Submodule(rel.clone()).into());
                     return TreeWalkResult::Abort;
                 }
             }
@@ -218,13 +218,13 @@ fn source_remote(
                         crate::repo::normalize(&r.join(local))
                             .to_string_lossy()
                             .into_owned(),
-                    )
+                    );
                 }
                 None => {
                     return Err(RegistryError::RelativeRemote {
                         whose: "the source's",
-                        name: name.to_string(),
-                        url: url.to_string(),
+                        name: name.clone(),
+                        url: url.clone(),
                     }
                     .into());
                 }
@@ -290,7 +290,7 @@ pub fn write_output(
             }
             EntryKind::Dvc { md5 } => {
                 return Err(RegistryError::NotFetched {
-                    md5: md5.to_string(),
+                    md5: md5.clone(),
                     path: dest.display().to_string(),
                 }
                 .into());

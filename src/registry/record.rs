@@ -83,7 +83,7 @@ impl ImportRecord {
         })?;
         rec.check().map_err(|what| {
             Error::from(RegistryError::BadRecord {
-                what: what.to_string(),
+                what: what.clone(),
                 path: origin.display().to_string(),
             })
         })?;

@@ -89,7 +89,7 @@ impl Source {
             )
             .map_err(|e| {
                 Error::from(RegistryError::Clone {
-                    url: url.to_string(),
+                    url: url.clone(),
                     message: git_message(&e),
                 })
             })?;

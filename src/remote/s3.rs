@@ -121,7 +121,7 @@ impl S3Remote {
                 let status = se.raw().status().as_u16();
                 let code = se.err().code().unwrap_or("");
                 let msg = se.err().message().unwrap_or("");
-                let message = format!("{what}: {} {code} {msg}", status)
+                let message = format!("{what}: {status} {code} {msg}")
                     .trim_end()
                     .to_string();
                 if status >= 500 || status == 429 || code == "SlowDown" {
