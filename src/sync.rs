@@ -109,7 +109,7 @@ pub fn without_imports(
             prefixes.extend(
                 crate::registry::import_routes(&ctx.repo.git, &tree)
                     .into_iter()
-                    .map(|r| r.0),
+                    .map(|r| r.prefix),
             );
         }
     }
@@ -146,7 +146,7 @@ pub fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Resul
     };
     let mut by_route: Vec<(Option<usize>, Vec<TrackedFile>)> = Vec::new();
     for f in missing {
-        let idx = routes.iter().position(|(p, _)| lies_in(&f.path, p));
+        let idx = routes.iter().position(|r| lies_in(&f.path, &r.prefix));
         match by_route.iter_mut().find(|(i, _)| *i == idx) {
             Some((_, v)) => v.push(f),
             None => by_route.push((idx, vec![f])),
@@ -155,7 +155,7 @@ pub fn download(ctx: &Ctx, remote: Option<&str>, files: &[TrackedFile]) -> Resul
     let mut result = Ok(());
     for (idx, group) in by_route {
         let transfer = match idx {
-            Some(i) => Transfer::new(routes[i].1.clone(), ctx.cache.clone(), ctx.config.jobs)?,
+            Some(i) => Transfer::new(routes[i].remote.clone(), ctx.cache.clone(), ctx.config.jobs)?,
             None => open_transfer(ctx, remote)?,
         };
         let pointers: Vec<_> = group.iter().map(|f| f.pointer).collect();

@@ -16,6 +16,7 @@ use crate::cache::Cache;
 use crate::filter::process::Fetcher;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
+use crate::registry::OpenRoute;
 use crate::remote::{Remote, RemoteError};
 
 /// Downloads for delayed smudges: each missing object starts downloading as
@@ -25,7 +26,7 @@ pub struct DelayFetcher {
     rt: &'static Runtime,
     cache: Cache,
     default: Option<Arc<dyn Remote>>,
-    routes: Vec<(String, Arc<dyn Remote>)>,
+    routes: Vec<OpenRoute>,
     limit: Arc<Semaphore>,
     tx: mpsc::Sender<(Oid, Result<u64, RemoteError>)>,
     rx: mpsc::Receiver<(Oid, Result<u64, RemoteError>)>,
@@ -44,15 +45,15 @@ pub fn lies_in(path: &str, prefix: &str) -> bool {
 /// The remote for `path`: the import it lies in (longest match), else the
 /// default.
 pub fn route<'a>(
-    routes: &'a [(String, Arc<dyn Remote>)],
+    routes: &'a [OpenRoute],
     default: Option<&'a Arc<dyn Remote>>,
     path: &str,
 ) -> Option<&'a Arc<dyn Remote>> {
     routes
         .iter()
-        .filter(|(prefix, _)| lies_in(path, prefix))
-        .max_by_key(|(prefix, _)| prefix.len())
-        .map(|(_, r)| r)
+        .filter(|r| lies_in(path, &r.prefix))
+        .max_by_key(|r| r.prefix.len())
+        .map(|r| &r.remote)
         .or(default)
 }
 
@@ -63,7 +64,7 @@ impl DelayFetcher {
         cache: Cache,
         jobs: usize,
         default: Option<Arc<dyn Remote>>,
-        routes: Vec<(String, Arc<dyn Remote>)>,
+        routes: Vec<OpenRoute>,
     ) -> std::io::Result<DelayFetcher> {
         let (tx, rx) = mpsc::channel();
         let rt = crate::runtime::get()?;
@@ -233,8 +234,15 @@ mod tests {
         Arc::new(DirRemote::new(name, std::path::Path::new("/nonexistent")))
     }
 
+    fn open_route(prefix: &str, name: &str) -> OpenRoute {
+        OpenRoute {
+            prefix: prefix.to_string(),
+            remote: remote(name),
+        }
+    }
+
     fn routed(
-        routes: &[(String, Arc<dyn Remote>)],
+        routes: &[OpenRoute],
         default: Option<&Arc<dyn Remote>>,
         path: &str,
     ) -> Option<String> {
@@ -243,10 +251,7 @@ mod tests {
 
     #[test]
     fn a_path_goes_to_the_longest_import_it_lies_in() {
-        let routes = vec![
-            ("data".to_string(), remote("outer")),
-            ("data/sub".to_string(), remote("inner")),
-        ];
+        let routes = vec![open_route("data", "outer"), open_route("data/sub", "inner")];
         let default = remote("default");
         assert_eq!(
             routed(&routes, Some(&default), "data/a.bin").as_deref(),
@@ -268,7 +273,7 @@ mod tests {
 
     #[test]
     fn a_path_outside_every_import_goes_to_the_default() {
-        let routes = vec![("data".to_string(), remote("import"))];
+        let routes = vec![open_route("data", "import")];
         let default = remote("default");
         // A sibling sharing the prefix's letters is not inside it.
         assert_eq!(
