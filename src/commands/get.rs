@@ -41,8 +41,12 @@ fn confine(repo: Option<&Repo>, out: &Path) -> Result<(Confined, PathBuf)> {
 /// Runs `git dvc get`.
 pub fn run(args: &GetArgs) -> Result<()> {
     let repo = Repo::discover().ok();
-    let path = registry::request_path(&args.path)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&path));
+    let path = registry::request_path(&args.source.path)?;
+    let out = args
+        .source
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&path));
     if std::fs::symlink_metadata(&out).is_ok() {
         bail!(
             "output already exists ({}); remove it or choose another with -o",
@@ -51,7 +55,7 @@ pub fn run(args: &GetArgs) -> Result<()> {
     }
     let (root, out_rel) = confine(repo.as_ref(), &out)?;
     root.check(&out_rel, "write")?;
-    let src = source::Source::open(&args.repo, &source::cache_root(repo.as_ref()))?;
+    let src = source::Source::open(&args.source.repo, &source::cache_root(repo.as_ref()))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
     // Objects go to a scratch cache beside the output (same filesystem),

@@ -90,8 +90,12 @@ fn track_output(ctx: &Ctx, rel: &str, plan: &Plan, before: &BTreeSet<String>) ->
 /// Runs `git dvc import`.
 pub fn import(args: &ImportArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let path = registry::request_path(&args.path)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&path));
+    let path = registry::request_path(&args.source.path)?;
+    let out = args
+        .source
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&path));
     let rel = ctx.repo.repo_relative(&out)?;
     let root = ctx.repo.workdir()?.to_path_buf();
     let dest = root.join(&rel);
@@ -110,7 +114,7 @@ pub fn import(args: &ImportArgs) -> Result<()> {
     // committed on the way is refused before the source is even opened.
     let confined = Confined::new(&root, "");
     confined.check(Path::new(&rel), "write")?;
-    let src = source::Source::open(&args.repo, &source::cache_root(Some(&ctx.repo)))?;
+    let src = source::Source::open(&args.source.repo, &source::cache_root(Some(&ctx.repo)))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
     let (plan, md5_of) = prepare(&src, &resolved.commit, &path, &ctx.cache, ctx.config.jobs)?;
