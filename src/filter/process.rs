@@ -294,7 +294,7 @@ mod tests {
                 w.line(h).unwrap();
             }
             w.flush_pkt().unwrap();
-            if !headers.iter().any(|h| *h == "command=list_available_blobs") {
+            if !headers.contains(&"command=list_available_blobs") {
                 if !content.is_empty() {
                     w.data(content).unwrap();
                 }
