@@ -14,25 +14,7 @@ use crate::pktline::{MAX_DATA, PktReader, PktWriter};
 use crate::pointer::Pointer;
 use crate::ui;
 
-/// Downloads objects for delayed smudges. The transfer engine provides one;
-/// without it the server never delays.
-pub trait Fetcher {
-    /// Queues a download for `path`; false when it cannot be fetched (no
-    /// remote), in which case the smudge answers at once with the pointer.
-    /// `treeish` is the commit being checked out, when Git says: during a
-    /// clone the remote's config is read from it.
-    fn enqueue(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>) -> bool;
-    /// Downloads one object before answering (Git cannot delay this file).
-    fn fetch_now(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>);
-    /// Blocks until at least one queued path is done (fetched or failed)
-    /// and returns those; an empty list once nothing is pending.
-    fn wait_available(&mut self) -> Vec<String>;
-    /// Why downloads failed, if any did: said once, in the filter's one
-    /// summary warning, when Git is done.
-    fn finish(&mut self) -> Option<String> {
-        None
-    }
-}
+pub use crate::transfer::delay::Fetcher;
 
 /// Protocol-level failures: Git sent something we do not understand, or
 /// the pipe broke. The process exits; Git reports the filter as failed.

@@ -63,14 +63,7 @@ pub struct Route {
     pub md5: BTreeMap<crate::oid::Oid, String>,
 }
 
-/// A route with its remote opened: what fetch and the delayed smudge use.
-#[derive(Clone)]
-pub struct OpenRoute {
-    /// The import's output, repo-relative.
-    pub prefix: String,
-    /// Its source's remote (DVC sources wrapped to read by md5).
-    pub remote: std::sync::Arc<dyn crate::remote::Remote>,
-}
+pub use crate::transfer::delay::OpenRoute;
 
 /// Opens the remotes of `routes`; ones that cannot be opened are skipped
 /// with a warning (their files stay pointers).

@@ -13,11 +13,40 @@ use tokio::sync::Semaphore;
 
 use super::{progress_bar, with_retries};
 use crate::cache::Cache;
-use crate::filter::process::Fetcher;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
-use crate::registry::OpenRoute;
 use crate::remote::{Remote, RemoteError};
+
+/// Downloads objects for delayed smudges. The filter's server
+/// ([`crate::filter::process::serve`]) calls it; without one it never
+/// delays. [`LazyFetcher`] is the implementation.
+pub trait Fetcher {
+    /// Queues a download for `path`; false when it cannot be fetched (no
+    /// remote), in which case the smudge answers at once with the pointer.
+    /// `treeish` is the commit being checked out, when Git says: during a
+    /// clone the remote's config is read from it.
+    fn enqueue(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>) -> bool;
+    /// Downloads one object before answering (Git cannot delay this file).
+    fn fetch_now(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>);
+    /// Blocks until at least one queued path is done (fetched or failed)
+    /// and returns those; an empty list once nothing is pending.
+    fn wait_available(&mut self) -> Vec<String>;
+    /// Why downloads failed, if any did: said once, in the filter's one
+    /// summary warning, when Git is done.
+    fn finish(&mut self) -> Option<String> {
+        None
+    }
+}
+
+/// An import's output with its source's remote opened: files at or below
+/// `prefix` are fetched from `remote` (fetch and the delayed smudge).
+#[derive(Clone)]
+pub struct OpenRoute {
+    /// The import's output, repo-relative.
+    pub prefix: String,
+    /// Its source's remote (DVC sources wrapped to read by md5).
+    pub remote: Arc<dyn Remote>,
+}
 
 /// Downloads for delayed smudges: each missing object starts downloading as
 /// soon as Git asks for it, `jobs` at a time, and Git collects the files
