@@ -268,6 +268,16 @@ pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
     }
 }
 
+/// Gives `tmp` the mode of the file at `dest`: Git created that file with
+/// the user's umask and the index's executable bit, so exactly that mode
+/// is kept (or, with no file there, the default for `executable`).
+fn set_mode_like(tmp: &fs::File, dest: &Path, executable: bool) -> std::io::Result<()> {
+    let mode = fs::metadata(dest)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(if executable { 0o755 } else { 0o644 });
+    tmp.set_permissions(fs::Permissions::from_mode(mode))
+}
+
 /// A temp file to rename over `dest`: in the cache's temp directory when it
 /// is on the same filesystem (a reflink from the cache works, and what a
 /// killed process leaves is out of the worktree and removed by gc), else
@@ -327,11 +337,7 @@ fn write_direct(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cache
     })?;
     cache.expect_hash(&oid, actual)?;
     crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
-    let mode = fs::metadata(dest)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(if f.executable { 0o755 } else { 0o644 });
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
+    set_mode_like(tmp.as_file(), dest, f.executable)
         .map_err(io_err("cannot set permissions on"))?;
     // A second in the past: older than the index git-dvc writes next, so
     // Git never takes the entry for racily clean and re-reads the file.
@@ -381,13 +387,7 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
             path: cache.object_path(&f.pointer.oid),
         });
     }
-    // Git created the pointer file with the user's umask and the index's
-    // executable bit: keep exactly that mode.
-    let mode = fs::metadata(dest)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(if f.executable { 0o755 } else { 0o644 });
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
+    set_mode_like(tmp.as_file(), dest, f.executable)
         .map_err(io_err("cannot set permissions on"))?;
     tmp.persist(dest)
         .map_err(|e| io_err("cannot replace")(e.error))?;

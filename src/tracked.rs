@@ -133,12 +133,7 @@ pub fn staged_additions(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
         let (Ok(id), Ok(path)) = (GitOid::from_str(sha), std::str::from_utf8(path)) else {
             continue;
         };
-        if let Some(pointer) = blob_pointer(&odb, id) {
-            files.push(TrackedFile {
-                path: path.to_string(),
-                pointer,
-            });
-        }
+        push_if_pointer(&mut files, &odb, id, path);
     }
     Ok(files)
 }
@@ -204,12 +199,17 @@ pub fn in_history(repo: &Repo, revs: &[String], not: &[String]) -> Result<Vec<Tr
         if path.is_empty() || !seen.insert(id) {
             continue;
         }
-        if let Some(pointer) = blob_pointer(&odb, id) {
-            files.push(TrackedFile {
-                path: path.to_string(),
-                pointer,
-            });
-        }
+        push_if_pointer(&mut files, &odb, id, path);
     }
     Ok(files)
+}
+
+/// Adds `path` to `files` when blob `id` is a pointer.
+fn push_if_pointer(files: &mut Vec<TrackedFile>, odb: &git2::Odb<'_>, id: GitOid, path: &str) {
+    if let Some(pointer) = blob_pointer(odb, id) {
+        files.push(TrackedFile {
+            path: path.to_string(),
+            pointer,
+        });
+    }
 }

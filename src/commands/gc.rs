@@ -35,12 +35,7 @@ pub fn run(args: &GcArgs) -> Result<()> {
     };
     match &args.remote {
         None => {
-            let unused: Vec<Oid> = ctx
-                .cache
-                .list()?
-                .into_iter()
-                .filter(|o| !keep.contains(o))
-                .collect();
+            let unused = unused(ctx.cache.list()?, &keep);
             let held = if args.force {
                 HashSet::new()
             } else {
@@ -81,11 +76,7 @@ pub fn run(args: &GcArgs) -> Result<()> {
         }
         Some(name) => {
             let transfer = open_transfer(&ctx, Some(name))?;
-            let on_remote = transfer.list()?;
-            let unused: Vec<Oid> = on_remote
-                .into_iter()
-                .filter(|o| !keep.contains(o))
-                .collect();
+            let unused = unused(transfer.list()?, &keep);
             // The last copy is the remote's unless the cache or another
             // remote still has the object.
             let held = if args.force {
@@ -125,6 +116,11 @@ pub fn run(args: &GcArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The objects of `all` that nothing kept refers to.
+fn unused(all: Vec<Oid>, keep: &HashSet<Oid>) -> Vec<Oid> {
+    all.into_iter().filter(|o| !keep.contains(o)).collect()
 }
 
 /// One line for the temp files of interrupted commands, when there were any.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use crate::cache::Cache;
 use crate::cli::GetArgs;
 use crate::fsutil::Confined;
-use crate::registry::fetch::{default_out, prepare};
+use crate::registry::fetch::{prepare, request};
 use crate::registry::{self, source};
 use crate::repo::Repo;
 use crate::ui;
@@ -41,12 +41,7 @@ fn confine(repo: Option<&Repo>, out: &Path) -> Result<(Confined, PathBuf)> {
 /// Runs `git dvc get`.
 pub fn run(args: &GetArgs) -> Result<()> {
     let repo = Repo::discover().ok();
-    let path = registry::request_path(&args.source.path)?;
-    let out = args
-        .source
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&path));
+    let (path, out) = request(&args.source.path, args.source.out.as_deref())?;
     if std::fs::symlink_metadata(&out).is_ok() {
         bail!(
             "output already exists ({}); remove it or choose another with -o",

@@ -10,7 +10,7 @@ use crate::attributes;
 use crate::cli::{ImportArgs, UpdateArgs};
 use crate::context::Ctx;
 use crate::fsutil::Confined;
-use crate::registry::fetch::{default_out, prepare};
+use crate::registry::fetch::{prepare, request};
 use crate::registry::record::{self, ImportRecord, RecordFile};
 use crate::registry::{self, EntryKind, Plan, source};
 use crate::ui;
@@ -90,12 +90,7 @@ fn track_output(ctx: &Ctx, rel: &str, plan: &Plan, before: &BTreeSet<String>) ->
 /// Runs `git dvc import`.
 pub fn import(args: &ImportArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let path = registry::request_path(&args.source.path)?;
-    let out = args
-        .source
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&path));
+    let (path, out) = request(&args.source.path, args.source.out.as_deref())?;
     let rel = ctx.repo.repo_relative(&out)?;
     let root = ctx.repo.workdir()?.to_path_buf();
     let dest = root.join(&rel);

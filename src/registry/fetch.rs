@@ -224,3 +224,15 @@ pub fn prepare(
 pub fn default_out(path: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(path.rsplit('/').next().unwrap_or(path))
 }
+
+/// The request as the user gave it, checked and normalised
+/// ([`super::request_path`]), and where its copy goes: `out`, or by default
+/// the last component of the path.
+pub fn request(
+    path: &str,
+    out: Option<&std::path::Path>,
+) -> Result<(String, std::path::PathBuf), crate::error::Error> {
+    let path = super::request_path(path)?;
+    let out = out.map_or_else(|| default_out(&path), std::path::Path::to_path_buf);
+    Ok((path, out))
+}
