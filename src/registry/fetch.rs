@@ -96,12 +96,50 @@ pub fn prepare(
             )
         })
     };
+    let (mut entries, is_dir) = dvc_entries(src, &tree, commit, path, &outs, &need_remote, cache)?;
+    let got = fetch_dvc_objects(&entries, &need_remote, cache, jobs)?;
+    let mut md5_of = BTreeMap::new();
+    for e in &mut entries {
+        if let EntryKind::Dvc { md5 } = &e.kind {
+            md5_of.insert(e.rel.clone(), md5.clone());
+            e.kind = EntryKind::Data(got[md5]);
+        }
+    }
+    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    entries.dedup_by(|a, b| a.rel == b.rel);
+    Ok((
+        Plan {
+            commit: commit.to_string(),
+            is_dir,
+            entries,
+            remote: rc,
+        },
+        md5_of,
+    ))
+}
+
+/// The remote a DVC source's objects come from, or why there is none.
+type NeedRemote<'a> = dyn Fn() -> Result<Arc<dyn Remote>> + 'a;
+
+/// The entries a request names in a DVC project: the outputs it is, lies
+/// in or contains (directories listed from their `.dir` manifests), and
+/// the plain Git files beside them; and whether the request is a
+/// directory.
+fn dvc_entries(
+    src: &Source,
+    tree: &git2::Tree<'_>,
+    commit: &str,
+    path: &str,
+    outs: &[dvc::DvcOut],
+    need_remote: &NeedRemote<'_>,
+    cache: &Cache,
+) -> Result<(Vec<Entry>, bool)> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut is_dir = true;
     let inside = |p: &str, dir: &str| {
         p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/'
     };
-    for out in &outs {
+    for out in outs {
         // The request is the output, lies inside it, or contains it.
         let (base, within) = if out.path == path {
             (String::new(), String::new())
@@ -173,7 +211,17 @@ pub fn prepare(
     if is_dir && entries.len() == 1 && entries[0].rel.is_empty() {
         is_dir = false;
     }
-    // Fetch every DVC object once; verify md5, store under sha256.
+    Ok((entries, is_dir))
+}
+
+/// Fetches every DVC object the entries name, once each: verified by md5,
+/// stored under sha256. Returns each object's pointer by md5.
+fn fetch_dvc_objects(
+    entries: &[Entry],
+    need_remote: &NeedRemote<'_>,
+    cache: &Cache,
+    jobs: usize,
+) -> Result<HashMap<String, Pointer>> {
     let mut md5s: Vec<String> = entries
         .iter()
         .filter_map(|e| match &e.kind {
@@ -200,24 +248,7 @@ pub fn prepare(
             got.insert(md5, Pointer::new(oid, size));
         }
     }
-    let mut md5_of = BTreeMap::new();
-    for e in &mut entries {
-        if let EntryKind::Dvc { md5 } = &e.kind {
-            md5_of.insert(e.rel.clone(), md5.clone());
-            e.kind = EntryKind::Data(got[md5]);
-        }
-    }
-    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-    entries.dedup_by(|a, b| a.rel == b.rel);
-    Ok((
-        Plan {
-            commit: commit.to_string(),
-            is_dir,
-            entries,
-            remote: rc,
-        },
-        md5_of,
-    ))
+    Ok(got)
 }
 
 /// The default output: the last component of the path asked for.
