@@ -11,6 +11,7 @@ use crate::oid::Oid;
 use crate::repo::Repo;
 use crate::sync::open_transfer;
 use crate::tracked;
+use crate::transfer::Transfer;
 use crate::ui;
 use crate::worktree::{modified_paths, pointer_of};
 
@@ -109,4 +110,108 @@ pub fn held_elsewhere(ctx: &Ctx, oids: &[Oid], except: Option<&str>) -> HashSet<
         }
     }
     held
+}
+
+/// How gc sweeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    /// Delete unused objects even when no other copy is known.
+    pub force: bool,
+    /// Count, delete nothing.
+    pub dry_run: bool,
+}
+
+/// What a sweep removed (or, dry, would remove) and kept.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Objects removed.
+    pub removed: usize,
+    /// Their bytes (cache sweeps only).
+    pub bytes: u64,
+    /// Unused objects kept because they may be the last copy.
+    pub kept: usize,
+    /// Their bytes (cache sweeps only).
+    pub kept_bytes: u64,
+    /// Temp files of interrupted commands removed, and their bytes.
+    pub temps: (usize, u64),
+}
+
+/// The objects of `all` that nothing kept refers to.
+fn unused(all: Vec<Oid>, keep: &HashSet<Oid>) -> Vec<Oid> {
+    all.into_iter().filter(|o| !keep.contains(o)).collect()
+}
+
+fn verb(how: Sweep) -> &'static str {
+    if how.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    }
+}
+
+/// Removes the cache's unused objects that some remote holds (all of
+/// them with `force`), and the temp files interrupted commands left.
+pub fn sweep_cache(ctx: &Ctx, keep: &HashSet<Oid>, how: Sweep) -> Result<Swept> {
+    let unused = unused(ctx.cache.list()?, keep);
+    let held = if how.force {
+        HashSet::new()
+    } else {
+        held_elsewhere(ctx, &unused, None)
+    };
+    let mut swept = Swept::default();
+    for oid in unused {
+        let size = std::fs::metadata(ctx.cache.object_path(&oid))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        if !how.force && !held.contains(&oid) {
+            swept.kept += 1;
+            swept.kept_bytes += size;
+            continue;
+        }
+        if !how.dry_run {
+            ctx.cache.remove(&oid)?;
+        }
+        ui::verbose(&format!("{} {oid}", verb(how)));
+        swept.removed += 1;
+        swept.bytes += size;
+    }
+    if !how.dry_run {
+        swept.temps = ctx.cache.remove_stale_temps()?;
+    }
+    Ok(swept)
+}
+
+/// Removes the remote's unused objects that the cache or another remote
+/// still holds (all of them with `force`), and its stale temp files.
+pub fn sweep_remote(
+    ctx: &Ctx,
+    transfer: &Transfer,
+    keep: &HashSet<Oid>,
+    how: Sweep,
+) -> Result<Swept> {
+    let unused = unused(transfer.list()?, keep);
+    // The last copy is the remote's unless the cache or another
+    // remote still has the object.
+    let held = if how.force {
+        HashSet::new()
+    } else {
+        let mut h = held_elsewhere(ctx, &unused, Some(transfer.remote_name()));
+        h.extend(unused.iter().filter(|o| ctx.cache.contains(o)).copied());
+        h
+    };
+    let mut swept = Swept::default();
+    for oid in &unused {
+        if !how.force && !held.contains(oid) {
+            swept.kept += 1;
+            continue;
+        }
+        if !how.dry_run {
+            transfer.delete(oid)?;
+        }
+        swept.removed += 1;
+    }
+    if !how.dry_run {
+        swept.temps = transfer.remove_stale_temps()?;
+    }
+    Ok(swept)
 }

@@ -1,14 +1,10 @@
 //! `git dvc fsck [--remote <r>]`: re-hash every object and report (and
 //! quarantine) the corrupt ones.
 
-use std::fs;
-use std::sync::Mutex;
-
 use anyhow::{Result, bail};
 
 use crate::cli::FsckArgs;
 use crate::context::Ctx;
-use crate::oid::Oid;
 use crate::sync::open_transfer;
 use crate::ui;
 
@@ -23,35 +19,7 @@ pub fn run(args: &FsckArgs) -> Result<()> {
 
 fn check_cache(ctx: &Ctx) -> Result<()> {
     let oids = ctx.cache.list()?;
-    let cache = &ctx.cache;
-    let next = Mutex::new(oids.iter());
-    let bad = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism()
-        .map(std::num::NonZero::get)
-        .unwrap_or(2);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let Some(oid) = next.lock().expect("not poisoned").next().copied() else {
-                        break;
-                    };
-                    let path = cache.object_path(&oid);
-                    let ok = fs::File::open(&path)
-                        .map(|f| {
-                            Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, f))
-                        })
-                        .ok()
-                        .and_then(Result::ok)
-                        .is_some_and(|(actual, _)| actual == oid);
-                    if !ok {
-                        bad.lock().expect("not poisoned").push(oid);
-                    }
-                }
-            });
-        }
-    });
-    let bad = bad.into_inner().expect("not poisoned");
+    let bad = ctx.cache.corrupt_objects(&oids);
     for oid in &bad {
         let dest = ctx.cache.quarantine(oid)?;
         ui::error(&format!("corrupt object {oid} moved to {}", dest.display()));

@@ -6,14 +6,11 @@
 //! keep more. An object no remote is known to hold is never deleted
 //! without `--force`: gc must not destroy the last copy of anything.
 
-use std::collections::HashSet;
-
 use anyhow::Result;
 
 use crate::cli::GcArgs;
 use crate::context::Ctx;
-use crate::gc::{KeepAlso, held_elsewhere, keep_set};
-use crate::oid::Oid;
+use crate::gc::{KeepAlso, Sweep, keep_set, sweep_cache, sweep_remote};
 use crate::sync::open_transfer;
 use crate::ui::{self, human_size};
 
@@ -28,6 +25,10 @@ pub fn run(args: &GcArgs) -> Result<()> {
             all_commits: args.all_commits,
         },
     )?;
+    let how = Sweep {
+        force: args.force,
+        dry_run: args.dry_run,
+    };
     let verb = if args.dry_run {
         "Would remove"
     } else {
@@ -35,92 +36,44 @@ pub fn run(args: &GcArgs) -> Result<()> {
     };
     match &args.remote {
         None => {
-            let unused = unused(ctx.cache.list()?, &keep);
-            let held = if args.force {
-                HashSet::new()
-            } else {
-                held_elsewhere(&ctx, &unused, None)
-            };
-            let (mut removed, mut bytes, mut kept, mut kept_bytes) = (0usize, 0u64, 0usize, 0u64);
-            for oid in unused {
-                let size = std::fs::metadata(ctx.cache.object_path(&oid))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                if !args.force && !held.contains(&oid) {
-                    kept += 1;
-                    kept_bytes += size;
-                    continue;
-                }
-                if !args.dry_run {
-                    ctx.cache.remove(&oid)?;
-                }
-                ui::verbose(&format!("{verb} {oid}"));
-                removed += 1;
-                bytes += size;
-            }
+            let swept = sweep_cache(&ctx, &keep, how)?;
             ui::info(&format!(
-                "{verb} {removed} object{} ({}) from the cache.",
-                plural(removed),
-                human_size(bytes)
+                "{verb} {} object{} ({}) from the cache.",
+                swept.removed,
+                plural(swept.removed),
+                human_size(swept.bytes)
             ));
-            if !args.dry_run {
-                report_temps(ctx.cache.remove_stale_temps()?, "the cache");
-            }
-            if kept > 0 {
+            report_temps(swept.temps, "the cache");
+            if swept.kept > 0 {
                 ui::warn(&format!(
-                    "kept {kept} unused object{} ({}) that no remote is known to hold; push them first, or use --force to delete them anyway",
-                    plural(kept),
-                    human_size(kept_bytes)
+                    "kept {} unused object{} ({}) that no remote is known to hold; push them first, or use --force to delete them anyway",
+                    swept.kept,
+                    plural(swept.kept),
+                    human_size(swept.kept_bytes)
                 ));
             }
         }
         Some(name) => {
             let transfer = open_transfer(&ctx, Some(name))?;
-            let unused = unused(transfer.list()?, &keep);
-            // The last copy is the remote's unless the cache or another
-            // remote still has the object.
-            let held = if args.force {
-                HashSet::new()
-            } else {
-                let mut h = held_elsewhere(&ctx, &unused, Some(transfer.remote_name()));
-                h.extend(unused.iter().filter(|o| ctx.cache.contains(o)).copied());
-                h
-            };
-            let (mut removed, mut kept) = (0usize, 0usize);
-            for oid in &unused {
-                if !args.force && !held.contains(oid) {
-                    kept += 1;
-                    continue;
-                }
-                if !args.dry_run {
-                    transfer.delete(oid)?;
-                }
-                removed += 1;
-            }
+            let swept = sweep_remote(&ctx, &transfer, &keep, how)?;
             ui::info(&format!(
-                "{verb} {removed} object{} from remote '{}'.",
-                plural(removed),
+                "{verb} {} object{} from remote '{}'.",
+                swept.removed,
+                plural(swept.removed),
                 transfer.remote_name()
             ));
-            if !args.dry_run {
-                let temps = transfer.remove_stale_temps()?;
-                report_temps(temps, &format!("remote '{}'", transfer.remote_name()));
-            }
-            if kept > 0 {
+            report_temps(swept.temps, &format!("remote '{}'", transfer.remote_name()));
+            if swept.kept > 0 {
                 ui::warn(&format!(
-                    "kept {kept} unused object{} that only remote '{}' holds; use --force to delete them anyway",
-                    plural(kept),
+                    "kept {} unused object{} that only remote '{}' holds; use --force to delete them anyway",
+                    swept.kept,
+                    plural(swept.kept),
                     transfer.remote_name()
                 ));
             }
         }
     }
     Ok(())
-}
-
-/// The objects of `all` that nothing kept refers to.
-fn unused(all: Vec<Oid>, keep: &HashSet<Oid>) -> Vec<Oid> {
-    all.into_iter().filter(|o| !keep.contains(o)).collect()
 }
 
 /// One line for the temp files of interrupted commands, when there were any.
