@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::checkout::read_pointer_file;
+use crate::context::Ctx;
 use crate::oid::Oid;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::repo::Repo;
@@ -133,4 +134,108 @@ pub fn worktree_side(repo: &Repo) -> Result<Side> {
         }
     }
     Ok(side)
+}
+
+#[derive(Serialize, Default)]
+/// One row of `git dvc status`: the local state of a tracked file (or of
+/// a conflicted or not-yet-staged one).
+pub struct FileStatus {
+    /// The repo-relative path.
+    pub path: String,
+    /// Absent for files not in the index yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
+    /// The size of the data.
+    pub size: u64,
+    /// The worktree content differs from what the index records.
+    pub modified: bool,
+    /// The object is in the local cache.
+    pub in_cache: bool,
+    /// The worktree holds content, not the pointer text.
+    pub materialized: bool,
+    /// The worktree file is gone.
+    pub deleted: bool,
+    /// The remote holds the object (only with `--remote`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_remote: Option<bool>,
+    /// A new file under a tracked pattern, not staged yet.
+    #[serde(skip_serializing_if = "is_false")]
+    pub untracked: bool,
+    /// A merge conflict: both sides changed the data.
+    #[serde(skip_serializing_if = "is_false")]
+    pub conflicted: bool,
+    /// A pointer in the index at a path no tracked pattern covers.
+    #[serde(skip_serializing_if = "is_false")]
+    pub outside_patterns: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// The local state of every tracked file, conflicted path and new file
+/// under a tracked pattern (`git dvc status`). With `remote` (a name, or
+/// empty for the default), whether that remote holds each object too.
+pub fn file_statuses(ctx: &Ctx, remote: Option<&str>) -> Result<Vec<FileStatus>> {
+    let root = ctx.repo.workdir()?.to_path_buf();
+    let files = tracked::in_index(&ctx.repo)?;
+    let stray: HashSet<String> = tracked::outside_patterns(&ctx.repo, &files)?
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let modified = if files.is_empty() {
+        HashSet::new()
+    } else {
+        modified_paths(&ctx.repo)?
+    };
+    let missing_on_remote: Option<HashSet<crate::oid::Oid>> = match remote {
+        Some(name) => {
+            let name = Some(name).filter(|n| !n.is_empty());
+            let transfer = crate::sync::open_transfer(ctx, name)?;
+            let oids: Vec<_> = files.iter().map(|f| f.pointer.oid).collect();
+            Some(transfer.missing_on_remote(&oids)?.into_iter().collect())
+        }
+        None => None,
+    };
+    let mut rows: Vec<FileStatus> = files
+        .iter()
+        .map(|f| {
+            let state = worktree_state(&root, f);
+            FileStatus {
+                path: f.path.clone(),
+                oid: Some(format!("sha256:{}", f.pointer.oid)),
+                size: f.pointer.size,
+                modified: state == WorktreeState::Content && modified.contains(&f.path),
+                in_cache: ctx.cache.contains(&f.pointer.oid),
+                materialized: state == WorktreeState::Content,
+                deleted: state == WorktreeState::Missing,
+                on_remote: missing_on_remote
+                    .as_ref()
+                    .map(|m| !m.contains(&f.pointer.oid)),
+                outside_patterns: stray.contains(&f.path),
+                ..FileStatus::default()
+            }
+        })
+        .collect();
+    for path in tracked::conflicted(&ctx.repo)? {
+        rows.push(FileStatus {
+            path,
+            conflicted: true,
+            materialized: true,
+            in_cache: true,
+            ..FileStatus::default()
+        });
+    }
+    for path in tracked::untracked_under_patterns(&ctx.repo)? {
+        let size = std::fs::metadata(root.join(&path)).map_or(0, |m| m.len());
+        rows.push(FileStatus {
+            path,
+            size,
+            untracked: true,
+            materialized: true,
+            in_cache: true,
+            ..FileStatus::default()
+        });
+    }
+    Ok(rows)
 }
