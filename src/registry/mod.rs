@@ -13,6 +13,7 @@
 pub mod dvc;
 pub mod error;
 pub mod fetch;
+pub mod imports;
 pub mod output;
 pub mod plan;
 pub mod record;
