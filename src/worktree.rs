@@ -239,3 +239,75 @@ pub fn file_statuses(ctx: &Ctx, remote: Option<&str>) -> Result<Vec<FileStatus>>
     }
     Ok(rows)
 }
+
+#[derive(Serialize)]
+/// An object as `diff` shows it.
+pub struct Obj {
+    /// `sha256:<hex>`.
+    pub oid: String,
+    /// Its size.
+    pub size: u64,
+}
+
+impl From<&Pointer> for Obj {
+    fn from(p: &Pointer) -> Obj {
+        Obj {
+            oid: format!("sha256:{}", p.oid),
+            size: p.size,
+        }
+    }
+}
+
+#[derive(Serialize)]
+/// One changed path.
+pub struct Change {
+    /// The path.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Before (absent when added).
+    pub old: Option<Obj>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// After (absent when deleted).
+    pub new: Option<Obj>,
+}
+
+#[derive(Serialize, Default)]
+/// What changed between two sides.
+pub struct Diff {
+    /// Paths only the new side has.
+    pub added: Vec<Change>,
+    /// Paths whose pointer changed.
+    pub modified: Vec<Change>,
+    /// Paths only the old side has.
+    pub deleted: Vec<Change>,
+}
+
+/// The changes from `old` to `new`, by path.
+pub fn diff(old: &Side, new: &Side) -> Diff {
+    let mut diff = Diff::default();
+    for (path, p) in new {
+        match old.get(path) {
+            None => diff.added.push(Change {
+                path: path.clone(),
+                old: None,
+                new: Some(p.into()),
+            }),
+            Some(o) if o != p => diff.modified.push(Change {
+                path: path.clone(),
+                old: Some(o.into()),
+                new: Some(p.into()),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (path, o) in old {
+        if !new.contains_key(path) {
+            diff.deleted.push(Change {
+                path: path.clone(),
+                old: Some(o.into()),
+                new: None,
+            });
+        }
+    }
+    diff
+}
