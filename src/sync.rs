@@ -211,3 +211,59 @@ pub fn open_fetcher(
     }
     DelayFetcher::new(cache, config.jobs, default, routes).ok()
 }
+
+/// What a `git push` sends, from the pre-push hook's stdin (`<local ref>
+/// <local sha> <remote ref> <remote sha>` lines): the tracked files of the
+/// pushed commits that the remote side does not have yet (not below what
+/// it held, nor below `git_remote`'s tracking refs), and the pushed revs.
+pub fn pushed_files(
+    ctx: &Ctx,
+    git_remote: &str,
+    lines: &str,
+) -> Result<(Vec<TrackedFile>, Vec<String>)> {
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
+    let mut revs = Vec::new();
+    let mut not = Vec::new();
+    for line in lines.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [_local_ref, local_sha, _remote_ref, remote_sha] = f[..] else {
+            continue;
+        };
+        if zero(local_sha) {
+            continue; // a deletion pushes no data
+        }
+        revs.push(local_sha.to_string());
+        let known =
+            git2::Oid::from_str(remote_sha).is_ok_and(|id| ctx.repo.git.find_commit(id).is_ok());
+        if !zero(remote_sha) && known {
+            not.push(remote_sha.to_string());
+        }
+    }
+    // Pushing to a named Git remote: what its tracking refs hold was pushed
+    // (with its data) before.
+    if !git_remote.is_empty() && ctx.repo.git.find_remote(git_remote).is_ok() {
+        not.push(format!("--remotes={git_remote}"));
+    }
+    let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
+    Ok((files, revs))
+}
+
+/// What `pull` fetches: HEAD's data and whatever the index stages beyond
+/// it, under `specs` and inside the sparse-checkout cone.
+pub fn pull_files(ctx: &Ctx, specs: &[String]) -> Result<Vec<TrackedFile>> {
+    // HEAD's data, and whatever the index stages beyond it.
+    let mut files = crate::tracked::in_index(&ctx.repo)?;
+    if ctx.repo.git.head().is_ok() {
+        let staged: std::collections::HashSet<_> = files.iter().map(|f| f.pointer.oid).collect();
+        files.extend(
+            crate::tracked::in_rev(&ctx.repo, "HEAD")?
+                .into_iter()
+                .filter(|f| !staged.contains(&f.pointer.oid)),
+        );
+    }
+    let outside = crate::index::outside_cone(&ctx.repo)?;
+    files.retain(|f| {
+        checkout::matches_pathspec(&f.path, specs) && !outside.contains(f.path.as_bytes())
+    });
+    Ok(files)
+}

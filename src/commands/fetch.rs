@@ -6,8 +6,7 @@ use anyhow::Result;
 use crate::checkout::{self, matches_pathspec};
 use crate::cli::{FetchArgs, PullArgs};
 use crate::context::{Ctx, Exit};
-use crate::sync::{download, split_remote};
-use crate::tracked;
+use crate::sync::{download, pull_files, split_remote};
 use crate::worktree::objects_for;
 
 /// Runs `git dvc fetch`.
@@ -30,18 +29,7 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
 pub fn pull(args: &PullArgs) -> Result<()> {
     let ctx = Ctx::open()?;
     let specs = ctx.pathspecs(&args.paths)?;
-    // HEAD's data, and whatever the index stages beyond it.
-    let mut files = tracked::in_index(&ctx.repo)?;
-    if ctx.repo.git.head().is_ok() {
-        let staged: std::collections::HashSet<_> = files.iter().map(|f| f.pointer.oid).collect();
-        files.extend(
-            tracked::in_rev(&ctx.repo, "HEAD")?
-                .into_iter()
-                .filter(|f| !staged.contains(&f.pointer.oid)),
-        );
-    }
-    let outside = crate::index::outside_cone(&ctx.repo)?;
-    files.retain(|f| matches_pathspec(&f.path, &specs) && !outside.contains(f.path.as_bytes()));
+    let files = pull_files(&ctx, &specs)?;
     let fetched = download(&ctx, args.remote.as_deref(), &files);
     let pointer_files = checkout::pointer_files(&ctx.repo, &specs)?;
     let report = checkout::materialize(

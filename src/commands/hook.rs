@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use crate::checkout;
 use crate::cli::HookArgs;
 use crate::context::Ctx;
-use crate::sync::{finish, open_transfer, without_imports};
+use crate::sync::{finish, open_transfer, pushed_files, without_imports};
 use crate::ui;
 
 /// Runs a hook.
@@ -97,30 +97,7 @@ fn pre_push(args: &HookArgs) -> Result<()> {
     }
     let ctx = Ctx::open()?;
     let git_remote = args.args.first().cloned().unwrap_or_default();
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    let mut revs = Vec::new();
-    let mut not = Vec::new();
-    for line in lines.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let [_local_ref, local_sha, _remote_ref, remote_sha] = f[..] else {
-            continue;
-        };
-        if zero(local_sha) {
-            continue; // a deletion pushes no data
-        }
-        revs.push(local_sha.to_string());
-        let known =
-            git2::Oid::from_str(remote_sha).is_ok_and(|id| ctx.repo.git.find_commit(id).is_ok());
-        if !zero(remote_sha) && known {
-            not.push(remote_sha.to_string());
-        }
-    }
-    // Pushing to a named Git remote: what its tracking refs hold was pushed
-    // (with its data) before.
-    if !git_remote.is_empty() && ctx.repo.git.find_remote(&git_remote).is_ok() {
-        not.push(format!("--remotes={git_remote}"));
-    }
-    let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
+    let (files, revs) = pushed_files(&ctx, &git_remote, &lines)?;
     let files = without_imports(&ctx, files, &revs);
     if files.is_empty() {
         return Ok(());
