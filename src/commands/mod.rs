@@ -19,3 +19,7 @@ pub mod push;
 pub mod remote;
 pub mod status;
 pub mod track;
+
+/// The context every command opens, from [`crate::context`]; re-exported
+/// so a command written against the old path (`super::Ctx`) still builds.
+pub use crate::context::{Ctx, Exit};
