@@ -135,6 +135,34 @@ pub enum RegistryError {
     /// An import record that cannot be written as TOML.
     #[error("cannot write the import record: {0}")]
     EncodeRecord(String),
+    /// The source names data objects but no remote to fetch them from.
+    #[error("the source names {count} data objects but has no remote to fetch them from ({url})")]
+    NoRemote {
+        /// How many objects are missing.
+        count: usize,
+        /// The source.
+        url: String,
+    },
+    /// A DVC source without a default remote.
+    #[error("the DVC source has no default remote in .dvc/config ({url})")]
+    NoDvcRemote {
+        /// The source.
+        url: String,
+    },
+    /// The path is in no output and no Git file of the DVC source.
+    #[error("no such path in the DVC source at {commit} ({path})")]
+    NoSuchDvcPath {
+        /// The commit, abbreviated.
+        commit: String,
+        /// The path.
+        path: String,
+    },
+    /// An empty DVC object (not supported yet).
+    #[error("empty DVC objects are not supported yet (md5 {md5})")]
+    EmptyDvcObject {
+        /// The object.
+        md5: String,
+    },
     /// Fetching from the source's remote failed.
     #[error(transparent)]
     Remote(#[from] RemoteError),

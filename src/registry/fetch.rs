@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 
+use super::error::RegistryError;
 use super::source::Source;
 use super::{Entry, EntryKind, Plan, data_pointers, dvc};
 use crate::cache::Cache;
@@ -40,11 +41,11 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
         return Ok(());
     }
     let Some((name, rc)) = &plan.remote else {
-        bail!(
-            "the source names {} data objects but has no remote to fetch them from ({})",
-            wanted.len(),
-            source.url
-        );
+        return Err(RegistryError::NoRemote {
+            count: wanted.len(),
+            url: source.url.clone(),
+        }
+        .into());
     };
     let remote = remote::open(name, rc, source.local_root.as_deref())?;
     let t = Transfer::new(remote, cache.clone(), jobs)?;
@@ -90,10 +91,9 @@ pub fn prepare(
     };
     let need_remote = || {
         remote.clone().ok_or_else(|| {
-            anyhow!(
-                "the DVC source has no default remote in .dvc/config ({})",
-                src.url
-            )
+            anyhow::Error::from(RegistryError::NoDvcRemote {
+                url: src.url.clone(),
+            })
         })
     };
     let (mut entries, is_dir) = dvc_entries(src, &tree, commit, path, &outs, &need_remote, cache)?;
@@ -203,10 +203,11 @@ fn dvc_entries(
         }
     }
     if entries.is_empty() {
-        bail!(
-            "no such path in the DVC source at {} ({path})",
-            &commit[..10.min(commit.len())]
-        );
+        return Err(RegistryError::NoSuchDvcPath {
+            commit: commit[..10.min(commit.len())].to_string(),
+            path: path.to_string(),
+        }
+        .into());
     }
     if is_dir && entries.len() == 1 && entries[0].rel.is_empty() {
         is_dir = false;
@@ -243,7 +244,7 @@ fn fetch_dvc_objects(
         for (md5, res) in results {
             let (oid, size) = res?;
             if size == 0 {
-                bail!("empty DVC objects are not supported yet (md5 {md5})");
+                return Err(RegistryError::EmptyDvcObject { md5 }.into());
             }
             got.insert(md5, Pointer::new(oid, size));
         }
