@@ -1,5 +1,5 @@
-# Shared by bench/remote.sh and bench/registry.sh (sourced, not run).
-# bench/run.sh predates it and keeps its own copy of the same conventions.
+# Shared by bench/run.sh, bench/remote.sh, bench/registry.sh and
+# bench/large.sh (sourced, not run).
 #
 # The sourcing script sets HERE, ROOT, BENCH_DIR, RUNS, WARMUP, MEM, KEEP, PY,
 # DVC and SCRIPT (its name, for messages) before calling bench_init.

@@ -39,8 +39,13 @@ BUILD="${BENCH_BUILD:-1}"
 DVC="${BENCH_DVC:-$HERE/.venv/bin/dvc}"
 PY="${PYTHON:-python3}"
 
-section() { printf '\n==================== %s ====================\n' "$*"; }
-die() { echo "bench/run.sh: error: $*" >&2; exit 1; }
+SCRIPT=run.sh
+# section, die, slug, make_shim, note_failure, hf, memrun.
+# shellcheck source=bench/common.sh
+. "$HERE/common.sh"
+# common.sh's hf returns 1 when a measurement fails; here the failure is
+# recorded (note_failure) and the run goes on to the next tool, as before.
+hf_continue() { hf "$@" || true; }
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
@@ -132,11 +137,6 @@ fi
 # PATH shims used only by the memory runs: each invocation of git-dvc /
 # git-lfs (filter process, hooks) runs under GNU time, which appends
 # "<max RSS KiB>\t<seconds>\t<command line>" to $BENCH_MEMLOG.
-make_shim() { # name real-binary
-    printf '#!/bin/sh\nexec /usr/bin/time -a -o "${BENCH_MEMLOG:-/dev/null}" -f %s %s "$@"\n' \
-        "'%M\t%e\t%C'" "$2" >"$SHIM/$1"
-    chmod +x "$SHIM/$1"
-}
 make_shim git-dvc "$GITDVC_BIN"
 has_tool git-lfs && make_shim git-lfs "$(command -v git-lfs)"
 
@@ -213,58 +213,6 @@ switch_cmd() { # tool repo rev
     esac
 }
 
-slug() { echo "$*" | tr -c 'A-Za-z0-9\n' '-' | tr -s '-' | sed 's/-$//'; }
-
-note_failure() { # file scenario tool errlog
-    local msg
-    msg=$(grep -v '^[[:space:]]*$' "$4" 2>/dev/null | tail -n 3 | tr '\n\t' '  ' || true)
-    [ -n "$msg" ] || msg="(no stderr; see hyperfine output above)"
-    echo "!!! FAILED: $2 / $3: $msg"
-    printf '%s\t%s\tFAILED\t%s\n' "$2" "$3" "$msg" >>"$1"
-}
-
-hf() { # scenario tool prepare command: one hyperfine measurement
-    local scen=$1 tool=$2 prep=$3 cmd=$4 id err json
-    id=$(slug "$scen-$tool")
-    err="$RES/logs/$id.err"
-    json="$RES/json/$id.json"
-    : >"$err"
-    echo
-    echo "--- $scen / $tool"
-    echo "    prepare: $prep"
-    echo "    timed:   $cmd"
-    if hyperfine --style basic --runs "$RUNS" --warmup "$WARMUP" --output=pipe \
-        --export-json "$json" -n "$tool" \
-        --prepare "exec 2>>$err; $prep" "exec 2>>$err; $cmd"; then
-        printf '%s\t%s\t%s\t\n' "$scen" "$tool" "$json" >>"$RES/time.tsv"
-        if [ -s "$err" ]; then
-            echo "    (stderr:)"
-            tail -n 5 "$err" | sed 's/^/    | /'
-        fi
-    else
-        tail -n 20 "$err" | sed 's/^/    | /'
-        note_failure "$RES/time.tsv" "$scen" "$tool" "$err"
-    fi
-}
-
-memrun() { # scenario tool command: one run for peak memory
-    local scen=$1 tool=$2 cmd=$3 id out log err
-    [ "$MEM" = 1 ] || return 0
-    id=$(slug "mem-$scen-$tool")
-    out="$RES/mem/$id.json"
-    log="$RES/mem/$id.shim.log"
-    err="$RES/logs/$id.err"
-    : >"$log"
-    : >"$err"
-    if PATH="$SHIM:$PATH" BENCH_MEMLOG="$log" "$PY" "$HERE/memwatch.py" "$out" "exec 2>>$err; $cmd" 2>>"$err"; then
-        printf '%s\t%s\t%s\t%s\n' "$scen" "$tool" "$out" "$log" >>"$RES/mem.tsv"
-        "$PY" "$HERE/report.py" --one "$out" "$log"
-    else
-        tail -n 20 "$err" | sed 's/^/    | /'
-        note_failure "$RES/mem.tsv" "$scen" "$tool" "$err"
-    fi
-}
-
 setup_repo() { # description shell-command: untimed setup, run with errexit in its own shell
     local err="$RES/logs/setup-$(slug "$1").err"
     if sh -ec "$2" >/dev/null 2>"$err"; then
@@ -305,7 +253,7 @@ if has_scenario a; then
             prep="$(init_cmd "$tool" "$r") && cp $DATA/big_v1.bin $r/data/big.bin"
             cmd="$(add_cmd "$tool" "$r")"
         fi
-        hf "$A: add+commit" "$tool" "$prep" "$cmd"
+        hf_continue "$A: add+commit" "$tool" "$prep" "$cmd"
         if [ "$MEM" = 1 ] && setup_repo "mem a add $tool" "$prep"; then
             memrun "$A: add+commit" "$tool" "$cmd"
         fi
@@ -335,9 +283,9 @@ if has_scenario a; then
             prep_v1="$(switch_cmd "$tool" "$r" v2)"
             cmd_v1="$(switch_cmd "$tool" "$r" v1)"
         fi
-        hf "$A: switch v1->v2" "$tool" "$prep_v2" "$cmd_v2"
+        hf_continue "$A: switch v1->v2" "$tool" "$prep_v2" "$cmd_v2"
         verify "$tool" "$f" "$DATA/big_v2.bin" v2
-        hf "$A: switch v2->v1" "$tool" "$prep_v1" "$cmd_v1"
+        hf_continue "$A: switch v2->v1" "$tool" "$prep_v1" "$cmd_v1"
         verify "$tool" "$f" "$DATA/big_v1.bin" v1
         if [ "$MEM" = 1 ] && setup_repo "mem a switch $tool" "$prep_v2"; then
             memrun "$A: switch v1->v2" "$tool" "$cmd_v2"
@@ -360,7 +308,7 @@ if has_scenario b; then
             prep="$(init_cmd "$tool" "$r") && cp -r $DATA/small_v1/. $r/data/"
             cmd="$(add_cmd "$tool" "$r")"
         fi
-        hf "$B: add+commit" "$tool" "$prep" "$cmd"
+        hf_continue "$B: add+commit" "$tool" "$prep" "$cmd"
         if [ "$MEM" = 1 ] && setup_repo "mem b add $tool" "$prep"; then
             memrun "$B: add+commit" "$tool" "$cmd"
         fi
@@ -390,9 +338,9 @@ if has_scenario b; then
             prep_v1="$(switch_cmd "$tool" "$r" v2)"
             cmd_v1="$(switch_cmd "$tool" "$r" v1)"
         fi
-        hf "$B: switch v1->v2" "$tool" "$prep_v2" "$cmd_v2"
+        hf_continue "$B: switch v1->v2" "$tool" "$prep_v2" "$cmd_v2"
         verify "$tool" "$r/data" "$DATA/small_v2.sha256" v2
-        hf "$B: switch v2->v1" "$tool" "$prep_v1" "$cmd_v1"
+        hf_continue "$B: switch v2->v1" "$tool" "$prep_v1" "$cmd_v1"
         verify "$tool" "$r/data" "$DATA/small_v1.sha256" v1
         if [ "$MEM" = 1 ] && setup_repo "mem b switch $tool" "$prep_v2"; then
             memrun "$B: switch v1->v2" "$tool" "$cmd_v2"

@@ -320,6 +320,44 @@ impl Cache {
         }
         Ok(out)
     }
+
+    /// Of `oids`, those whose object does not hash to its id (or cannot be
+    /// read), re-hashing on every core at once (`git dvc fsck`). In no
+    /// particular order.
+    pub fn corrupt_objects(&self, oids: &[Oid]) -> Vec<Oid> {
+        let cache = self;
+        let next = std::sync::Mutex::new(oids.iter());
+        let bad = std::sync::Mutex::new(Vec::new());
+        let workers = std::thread::available_parallelism()
+            .map(std::num::NonZero::get)
+            .unwrap_or(2);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    loop {
+                        let Some(oid) = next.lock().expect("not poisoned").next().copied() else {
+                            break;
+                        };
+                        let path = cache.object_path(&oid);
+                        let ok = fs::File::open(&path)
+                            .map(|f| {
+                                Oid::hash_reader(std::io::BufReader::with_capacity(
+                                    crate::IO_BUF,
+                                    f,
+                                ))
+                            })
+                            .ok()
+                            .and_then(Result::ok)
+                            .is_some_and(|(actual, _)| actual == oid);
+                        if !ok {
+                            bad.lock().expect("not poisoned").push(oid);
+                        }
+                    }
+                });
+            }
+        });
+        bad.into_inner().expect("not poisoned")
+    }
 }
 
 /// Objects up to this size are checked in memory before they are served.
@@ -361,6 +399,8 @@ impl Read for VerifiedReader {
 
 /// Splits the corruption a [`VerifiedReader`] reported out of an I/O error
 /// (`Ok`), or gives the error back (`Err`) when it is an ordinary one.
+// The closures read better than `<dyn Error + Send + Sync>::is::<…>` paths.
+#[allow(clippy::redundant_closure_for_method_calls)]
 pub fn corruption(e: io::Error) -> Result<CacheError, io::Error> {
     if !e.get_ref().is_some_and(|inner| inner.is::<CacheError>()) {
         return Err(e);

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::cache::{self, Cache, CacheError};
-use crate::error::Error;
+use crate::error::{Error, GitContext};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::repo::Repo;
 
@@ -33,6 +33,47 @@ pub struct Report {
     pub missing: Vec<(String, Pointer)>,
     /// Files left as pointers because the cached object is damaged.
     pub failed: Vec<(String, String)>,
+}
+
+impl Report {
+    /// Says what a materialization did.
+    pub fn print(&self) {
+        if !self.written.is_empty() {
+            let n = self.written.len();
+            crate::ui::info(&format!(
+                "Checked out {n} file{}.",
+                if n == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.missing.is_empty() {
+            let paths: Vec<String> = self.missing.iter().map(|(p, _)| p.clone()).collect();
+            crate::ui::warn(&format!(
+                "{} left as pointers: their objects are not in the cache; run `git dvc pull` to fetch them",
+                crate::filter::summary(&paths)
+            ));
+        }
+        for (path, why) in &self.failed {
+            crate::ui::error(&format!("{why} ({path})"));
+        }
+    }
+}
+
+/// Writes the deferred files that still hold the pointer Git checked out
+/// (a later step of the same Git command may have changed them), and says
+/// which could not be written.
+pub fn complete_deferred(
+    repo: &Repo,
+    cache: &Cache,
+    paths: &[String],
+    direct_size: u64,
+) -> Result<(), Error> {
+    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let files = pointer_files_where(repo, &|p| wanted.contains(p))?;
+    let report = materialize(repo, cache, &files, direct_size)?;
+    for (path, why) in &report.failed {
+        crate::ui::warn(&left_as_pointer(path, why));
+    }
+    Ok(())
 }
 
 /// True when `path` is one of `specs` or lies under one ("." is all).
@@ -60,7 +101,7 @@ pub fn pointer_files_where(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<PointerFile>, Error> {
     let root = repo.workdir()?;
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut out = Vec::new();
     for entry in crate::index::read(repo)? {
         if entry.stage != 0 || !entry.is_file() || entry.skip_worktree {
@@ -178,7 +219,7 @@ const ENTRY_UPTODATE: u16 = 1 << 2;
 /// which works in whole seconds on most builds, makes them re-read.)
 fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
-    let mut index = repo.git.index()?;
+    let mut index = repo.git.index().at(repo.git_dir.join("index").display())?;
     index.read(false)?;
     for f in files {
         let Some(mut e) = index.get_path(Path::new(&f.path), 0) else {
@@ -232,6 +273,16 @@ pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
             Err(e) => crate::ui::verbose(&format!("git-dvc: {path}: no extents shared: {e}")),
         }
     }
+}
+
+/// Gives `tmp` the mode of the file at `dest`: Git created that file with
+/// the user's umask and the index's executable bit, so exactly that mode
+/// is kept (or, with no file there, the default for `executable`).
+fn set_mode_like(tmp: &fs::File, dest: &Path, executable: bool) -> std::io::Result<()> {
+    let mode = fs::metadata(dest)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(if executable { 0o755 } else { 0o644 });
+    tmp.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 /// A temp file to rename over `dest`: in the cache's temp directory when it
@@ -298,11 +349,7 @@ fn write_direct(
     })?;
     cache.expect_hash(&oid, actual)?;
     crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
-    let mode = fs::metadata(dest)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(if f.executable { 0o755 } else { 0o644 });
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
+    set_mode_like(tmp.as_file(), dest, f.executable)
         .map_err(io_err("cannot set permissions on"))?;
     // Older than the index on disk (and so than the one written next): an
     // entry newer than its index is "racily clean", which libgit2 settles
@@ -353,13 +400,7 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
             path: cache.object_path(&f.pointer.oid),
         });
     }
-    // Git created the pointer file with the user's umask and the index's
-    // executable bit: keep exactly that mode.
-    let mode = fs::metadata(dest)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(if f.executable { 0o755 } else { 0o644 });
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
+    set_mode_like(tmp.as_file(), dest, f.executable)
         .map_err(io_err("cannot set permissions on"))?;
     tmp.persist(dest)
         .map_err(|e| io_err("cannot replace")(e.error))?;

@@ -425,9 +425,11 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
+/// What `get` and `import` both name: a source, a path in it, and where
+/// the copy goes.
 #[allow(missing_docs)]
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub struct SourceArgs {
     /// The source repository.
     pub repo: String,
     /// The file or directory inside it.
@@ -435,6 +437,13 @@ pub struct GetArgs {
     /// Where to write it (default: the last component of <path>).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+}
+
+#[allow(missing_docs)]
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Branch, tag or commit of the source (default: its default branch).
     #[arg(long)]
     pub rev: Option<String>,
@@ -443,13 +452,8 @@ pub struct GetArgs {
 #[allow(missing_docs)]
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The source repository.
-    pub repo: String,
-    /// The file or directory inside it.
-    pub path: String,
-    /// Where to write it (default: the last component of <path>).
-    #[arg(short, long)]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
     /// Branch, tag or commit of the source; a tag or commit pins the import.
     #[arg(long)]
     pub rev: Option<String>,

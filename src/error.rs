@@ -31,6 +31,14 @@ pub enum Error {
     /// libgit2 failed reading the repository.
     #[error("{0}")]
     Git2(#[from] git2::Error),
+    /// libgit2 failed on a named revision, object or repository.
+    #[error("{} ({what})", source.message())]
+    Git2At {
+        /// The revision, object or repository, as the user knows it.
+        what: String,
+        /// The cause.
+        source: git2::Error,
+    },
     /// An I/O error on a path.
     #[error("{action} ({path}): {source}")]
     Io {
@@ -59,6 +67,24 @@ pub enum Error {
         /// The path refused, as the user names it.
         path: String,
     },
+    /// A revision Git does not know.
+    #[error("unknown revision ({0})")]
+    UnknownRevision(String),
+    /// A revision that names neither a commit nor a tree.
+    #[error("not a commit or tree ({0})")]
+    NotATree(String),
+    /// A path given to a confined directory that is not plainly below it
+    /// (absolute, `..`), or names nothing below it.
+    #[error("{what} ({})", path.display())]
+    NotBelow {
+        /// What is wrong.
+        what: &'static str,
+        /// The path, as the user names it.
+        path: PathBuf,
+    },
+    /// A source (`get`, `import`, `update`) failed or was refused.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::error::RegistryError),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Other(String),
@@ -72,5 +98,21 @@ impl Error {
             path: path.to_string(),
             source,
         }
+    }
+}
+
+/// Names what a libgit2 call was about, so its error says which revision,
+/// object or repository failed (`git2`'s own messages name none).
+pub trait GitContext<T> {
+    /// The error, with `what` named.
+    fn at(self, what: impl std::fmt::Display) -> Result<T, Error>;
+}
+
+impl<T> GitContext<T> for Result<T, git2::Error> {
+    fn at(self, what: impl std::fmt::Display) -> Result<T, Error> {
+        self.map_err(|source| Error::Git2At {
+            what: what.to_string(),
+            source,
+        })
     }
 }

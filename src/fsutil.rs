@@ -243,18 +243,18 @@ impl Confined {
             match c {
                 Component::Normal(p) => parts.push(p),
                 _ => {
-                    return Err(Error::Other(format!(
-                        "refusing a path that is not plainly below its directory ({})",
-                        self.shown.join(rel).display()
-                    )));
+                    return Err(Error::NotBelow {
+                        what: "refusing a path that is not plainly below its directory",
+                        path: self.shown.join(rel),
+                    });
                 }
             }
         }
         if parts.is_empty() {
-            return Err(Error::Other(format!(
-                "no file named below the directory ({})",
-                self.base.display()
-            )));
+            return Err(Error::NotBelow {
+                what: "no file named below the directory",
+                path: self.base.clone(),
+            });
         }
         let mut path = self.base.clone();
         let mut shown = self.shown.clone();

@@ -14,9 +14,11 @@ pub mod checkout;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod filter;
 pub mod fsutil;
+pub mod gc;
 pub mod hooks;
 pub mod index;
 pub mod man;
@@ -28,16 +30,19 @@ pub mod pointer;
 pub mod registry;
 pub mod remote;
 pub mod repo;
+pub mod runtime;
+pub mod sync;
 pub mod tracked;
 pub mod transfer;
 pub mod ui;
+pub mod worktree;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::Exit;
+use crate::context::Exit;
 
 /// Buffer size for streaming file content: large enough that syscalls and
 /// hashing calls are amortised, small enough to keep memory flat.

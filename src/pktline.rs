@@ -65,21 +65,6 @@ impl<R: Read> PktReader<R> {
         }
     }
 
-    /// Reads one text packet, without its trailing `\n`; `None` for a flush.
-    /// End of input is an error here: the caller expects a line.
-    pub fn read_line(&mut self) -> io::Result<Option<String>> {
-        match self.read_packet()? {
-            None => Err(io::ErrorKind::UnexpectedEof.into()),
-            Some(Packet::Flush) => Ok(None),
-            Some(Packet::Data(d)) => {
-                let d = d.strip_suffix(b"\n").unwrap_or(d);
-                String::from_utf8(d.to_vec())
-                    .map(Some)
-                    .map_err(|_| invalid("non-UTF-8 text packet"))
-            }
-        }
-    }
-
     /// Reads text lines up to a flush. `Ok(None)` when input ended before the
     /// first line: Git closed the pipe and the filter should exit.
     pub fn read_list(&mut self) -> io::Result<Option<Vec<String>>> {

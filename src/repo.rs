@@ -84,7 +84,7 @@ impl Repo {
     pub fn git_cmd(&self) -> Command {
         let mut cmd = Command::new("git");
         cmd.current_dir(self.workdir.as_deref().unwrap_or(&self.git_dir))
-            .env(crate::config::WARNED_ENV, "1");
+            .env(crate::ui::WARNED_ENV, "1");
         cmd
     }
 

@@ -2,7 +2,7 @@
 
 use git2::{ObjectType, Oid as GitOid, TreeWalkMode, TreeWalkResult};
 
-use crate::error::Error;
+use crate::error::{Error, GitContext};
 use crate::pointer::Pointer;
 use crate::repo::Repo;
 
@@ -39,7 +39,7 @@ pub fn in_index_all(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
 }
 
 fn index_pointers(repo: &Repo, outside_cone: bool) -> Result<Vec<TrackedFile>, Error> {
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut out = Vec::new();
     for e in crate::index::read(repo)? {
         if e.stage != 0 || !e.is_file() || (e.skip_worktree && !outside_cone) {
@@ -94,7 +94,7 @@ pub fn untracked_under_patterns(repo: &Repo) -> Result<Vec<String>, Error> {
 }
 
 fn filtered_only(repo: &Repo, paths: Vec<String>) -> Result<Vec<String>, Error> {
-    let bytes: Vec<&[u8]> = paths.iter().map(|p| p.as_bytes()).collect();
+    let bytes: Vec<&[u8]> = paths.iter().map(std::string::String::as_bytes).collect();
     let keep = crate::attributes::dvc_filtered(repo, &bytes)?;
     Ok(paths
         .into_iter()
@@ -121,7 +121,7 @@ pub fn staged_additions(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
         args.push("4b825dc642cb6eb9a060e54bf8d69288fbee4904");
     }
     let out = repo.git_output(&args)?;
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut files = Vec::new();
     let mut fields = out.split(|&b| b == 0);
     // `:<old mode> <new mode> <old sha> <new sha> A\0<path>\0`
@@ -133,12 +133,7 @@ pub fn staged_additions(repo: &Repo) -> Result<Vec<TrackedFile>, Error> {
         let (Ok(id), Ok(path)) = (GitOid::from_str(sha), std::str::from_utf8(path)) else {
             continue;
         };
-        if let Some(pointer) = blob_pointer(&odb, id) {
-            files.push(TrackedFile {
-                path: path.to_string(),
-                pointer,
-            });
-        }
+        push_if_pointer(&mut files, &odb, id, path);
     }
     Ok(files)
 }
@@ -148,16 +143,16 @@ pub fn in_rev(repo: &Repo, rev: &str) -> Result<Vec<TrackedFile>, Error> {
     let obj = repo
         .git
         .revparse_single(rev)
-        .map_err(|_| Error::Other(format!("unknown revision ({rev})")))?;
+        .map_err(|_| Error::UnknownRevision(rev.to_string()))?;
     let tree = obj
         .peel_to_tree()
-        .map_err(|_| Error::Other(format!("not a commit or tree ({rev})")))?;
+        .map_err(|_| Error::NotATree(rev.to_string()))?;
     in_tree(repo, &tree)
 }
 
 /// Tracked files in `tree`.
 pub fn in_tree(repo: &Repo, tree: &git2::Tree<'_>) -> Result<Vec<TrackedFile>, Error> {
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut out = Vec::new();
     tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         if entry.kind() == Some(ObjectType::Blob) && entry.filemode() & 0o170000 == 0o100000 {
@@ -193,7 +188,7 @@ pub fn in_history(repo: &Repo, revs: &[String], not: &[String]) -> Result<Vec<Tr
         args.extend(not.iter().cloned());
     }
     let out = repo.git_output(&args)?;
-    let odb = repo.git.odb()?;
+    let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut seen = std::collections::HashSet::new();
     let mut files = Vec::new();
     for line in String::from_utf8_lossy(&out).lines() {
@@ -204,12 +199,17 @@ pub fn in_history(repo: &Repo, revs: &[String], not: &[String]) -> Result<Vec<Tr
         if path.is_empty() || !seen.insert(id) {
             continue;
         }
-        if let Some(pointer) = blob_pointer(&odb, id) {
-            files.push(TrackedFile {
-                path: path.to_string(),
-                pointer,
-            });
-        }
+        push_if_pointer(&mut files, &odb, id, path);
     }
     Ok(files)
+}
+
+/// Adds `path` to `files` when blob `id` is a pointer.
+fn push_if_pointer(files: &mut Vec<TrackedFile>, odb: &git2::Odb<'_>, id: GitOid, path: &str) {
+    if let Some(pointer) = blob_pointer(odb, id) {
+        files.push(TrackedFile {
+            path: path.to_string(),
+            pointer,
+        });
+    }
 }

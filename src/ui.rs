@@ -79,3 +79,7 @@ pub fn human_size(n: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+/// Set for the Git commands git-dvc runs, so the filters and hooks they
+/// start do not repeat the configuration warnings already printed.
+pub const WARNED_ENV: &str = "GIT_DVC_CONFIG_WARNED";

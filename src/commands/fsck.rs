@@ -1,16 +1,11 @@
 //! `git dvc fsck [--remote <r>]`: re-hash every object and report (and
 //! quarantine) the corrupt ones.
 
-use std::fs;
-use std::sync::Mutex;
-
 use anyhow::{Result, bail};
 
-use super::Ctx;
-use super::transfer_common::open_transfer;
-use crate::cache::Cache;
 use crate::cli::FsckArgs;
-use crate::oid::Oid;
+use crate::context::Ctx;
+use crate::sync::open_transfer;
 use crate::ui;
 
 /// Runs `git dvc fsck`.
@@ -24,35 +19,7 @@ pub fn run(args: &FsckArgs) -> Result<()> {
 
 fn check_cache(ctx: &Ctx) -> Result<()> {
     let oids = ctx.cache.list()?;
-    let cache = &ctx.cache;
-    let next = Mutex::new(oids.iter());
-    let bad = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let Some(oid) = next.lock().expect("not poisoned").next().copied() else {
-                        break;
-                    };
-                    let path = cache.object_path(&oid);
-                    let ok = fs::File::open(&path)
-                        .map(|f| {
-                            Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, f))
-                        })
-                        .ok()
-                        .and_then(Result::ok)
-                        .is_some_and(|(actual, _)| actual == oid);
-                    if !ok {
-                        bad.lock().expect("not poisoned").push(oid);
-                    }
-                }
-            });
-        }
-    });
-    let bad = bad.into_inner().expect("not poisoned");
+    let bad = ctx.cache.corrupt_objects(&oids);
     for oid in &bad {
         let dest = ctx.cache.quarantine(oid)?;
         ui::error(&format!("corrupt object {oid} moved to {}", dest.display()));
@@ -72,20 +39,12 @@ fn check_cache(ctx: &Ctx) -> Result<()> {
 
 fn check_remote(ctx: &Ctx, name: &str) -> Result<()> {
     let transfer = open_transfer(ctx, Some(name))?;
-    let oids = transfer.block_on(transfer.remote().list())?;
-    let scratch = tempfile::tempdir()?;
-    let cache = Cache::new(scratch.path());
-    let mut bad = 0;
-    for oid in &oids {
-        let r = transfer.block_on(crate::transfer::with_retries(|| {
-            transfer.remote().download(oid, &cache)
-        }));
-        let _ = cache.remove(oid);
-        if let Err(e) = r {
-            ui::error(&e.to_string());
-            bad += 1;
-        }
+    let oids = transfer.list()?;
+    let failed = transfer.verify(&oids)?;
+    for (_, e) in &failed {
+        ui::error(&e.to_string());
     }
+    let bad = failed.len();
     if bad == 0 {
         ui::info(&format!(
             "Checked {} objects on remote '{}': all good.",

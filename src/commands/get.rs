@@ -5,18 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use super::registry_common::prepare;
 use crate::cache::Cache;
 use crate::cli::GetArgs;
 use crate::fsutil::Confined;
+use crate::registry::fetch::{prepare, request};
 use crate::registry::{self, source};
 use crate::repo::Repo;
 use crate::ui;
-
-/// The default output: the last component of the path asked for.
-pub fn default_out(path: &str) -> PathBuf {
-    PathBuf::from(path.rsplit('/').next().unwrap_or(path))
-}
 
 /// Where the output goes, as a trusted directory and a path below it.
 /// Inside a worktree, the trusted directory is its root, so a symlink
@@ -46,8 +41,7 @@ fn confine(repo: Option<&Repo>, out: &Path) -> Result<(Confined, PathBuf)> {
 /// Runs `git dvc get`.
 pub fn run(args: &GetArgs) -> Result<()> {
     let repo = Repo::discover().ok();
-    let path = registry::request_path(&args.path)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(&path));
+    let (path, out) = request(&args.source.path, args.source.out.as_deref())?;
     if std::fs::symlink_metadata(&out).is_ok() {
         bail!(
             "output already exists ({}); remove it or choose another with -o",
@@ -56,7 +50,7 @@ pub fn run(args: &GetArgs) -> Result<()> {
     }
     let (root, out_rel) = confine(repo.as_ref(), &out)?;
     root.check(&out_rel, "write")?;
-    let src = source::Source::open(&args.repo, &source::cache_root(repo.as_ref()))?;
+    let src = source::Source::open(&args.source.repo, &source::cache_root(repo.as_ref()))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
     // Objects go to a scratch cache beside the output (same filesystem),

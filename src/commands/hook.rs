@@ -4,9 +4,10 @@ use std::io::Read;
 
 use anyhow::{Result, bail};
 
-use super::Ctx;
 use crate::checkout;
 use crate::cli::HookArgs;
+use crate::context::Ctx;
+use crate::sync::{finish, open_transfer, pushed_files, without_imports};
 use crate::ui;
 
 /// Runs a hook.
@@ -27,7 +28,7 @@ pub fn hook(args: &HookArgs) -> Result<()> {
 
 /// True when smudging is switched off (env or a `--skip-smudge` install).
 fn smudge_skipped(ctx: &Ctx) -> bool {
-    super::filter::skip_smudge_env()
+    crate::filter::skip_smudge_env()
         || ctx
             .repo
             .git
@@ -91,36 +92,13 @@ pub fn stray_pointer_advice(path: &str) -> String {
 fn pre_push(args: &HookArgs) -> Result<()> {
     let mut lines = String::new();
     std::io::stdin().read_to_string(&mut lines)?;
-    if super::filter::env_flag("GIT_DVC_SKIP_PUSH") {
+    if crate::env_flag("GIT_DVC_SKIP_PUSH") {
         return Ok(());
     }
     let ctx = Ctx::open()?;
     let git_remote = args.args.first().cloned().unwrap_or_default();
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    let mut revs = Vec::new();
-    let mut not = Vec::new();
-    for line in lines.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let [_local_ref, local_sha, _remote_ref, remote_sha] = f[..] else {
-            continue;
-        };
-        if zero(local_sha) {
-            continue; // a deletion pushes no data
-        }
-        revs.push(local_sha.to_string());
-        let known =
-            git2::Oid::from_str(remote_sha).is_ok_and(|id| ctx.repo.git.find_commit(id).is_ok());
-        if !zero(remote_sha) && known {
-            not.push(remote_sha.to_string());
-        }
-    }
-    // Pushing to a named Git remote: what its tracking refs hold was pushed
-    // (with its data) before.
-    if !git_remote.is_empty() && ctx.repo.git.find_remote(&git_remote).is_ok() {
-        not.push(format!("--remotes={git_remote}"));
-    }
-    let files = crate::tracked::in_history(&ctx.repo, &revs, &not)?;
-    let files = super::transfer_common::without_imports(&ctx, files, &revs);
+    let (files, revs) = pushed_files(&ctx, &git_remote, &lines)?;
+    let files = without_imports(&ctx, files, &revs);
     if files.is_empty() {
         return Ok(());
     }
@@ -130,8 +108,8 @@ fn pre_push(args: &HookArgs) -> Result<()> {
             files.len()
         );
     }
-    let transfer = super::transfer_common::open_transfer(&ctx, None)?;
+    let transfer = open_transfer(&ctx, None)?;
     let pointers: Vec<_> = files.iter().map(|f| f.pointer).collect();
     let report = transfer.upload(&pointers);
-    super::transfer_common::finish(&report, &files, "Uploaded", transfer.remote_name())
+    finish(&report, &files, "Uploaded", transfer.remote_name())
 }

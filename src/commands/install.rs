@@ -102,7 +102,7 @@ pub fn install(args: &InstallArgs) -> Result<()> {
         ));
     }
     if !foreign.is_empty() {
-        return Err(super::Exit { code: 1 }.into());
+        return Err(crate::context::Exit { code: 1 }.into());
     }
     ui::info("git-dvc initialized.");
     Ok(())

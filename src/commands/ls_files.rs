@@ -1,45 +1,13 @@
 //! `git dvc ls-files [<rev>] [--long] [--json]`.
 
-use std::fs;
-
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Ctx;
-use crate::checkout::read_pointer_file;
 use crate::cli::LsFilesArgs;
-use crate::pointer::Pointer;
+use crate::context::Ctx;
 use crate::tracked::{self, TrackedFile};
 use crate::ui::human_size;
-
-/// What the worktree holds for a tracked file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorktreeState {
-    /// The content (by size; not re-hashed).
-    Content,
-    /// The pointer text.
-    Pointer,
-    /// No file, or something else.
-    Missing,
-}
-
-/// Looks at the worktree file without hashing it: a file that parses as a
-/// pointer is one (clean passes pointer texts through, so no stored content
-/// is ever a pointer text); anything else is content.
-pub fn worktree_state(root: &std::path::Path, f: &TrackedFile) -> WorktreeState {
-    let path = root.join(&f.path);
-    match fs::symlink_metadata(&path) {
-        Ok(m) if m.is_file() => {
-            if Pointer::could_be(m.len()) && read_pointer_file(&path).is_some() {
-                WorktreeState::Pointer
-            } else {
-                WorktreeState::Content
-            }
-        }
-        _ => WorktreeState::Missing,
-    }
-}
+use crate::worktree::{WorktreeState, worktree_state};
 
 #[derive(Serialize)]
 struct Row<'a> {

@@ -4,8 +4,8 @@ use std::fs;
 
 use anyhow::{Context, Result};
 
-use super::Exit;
 use crate::cli::MergeDriverArgs;
+use crate::context::Exit;
 use crate::merge::{self, Outcome};
 use crate::ui;
 

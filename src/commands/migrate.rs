@@ -4,9 +4,9 @@
 use anyhow::Result;
 
 use super::Ctx;
-use super::transfer_common::{finish, open_transfer};
 use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::migrate::{self, Converter, History, Options, Summary};
+use crate::sync::{finish, open_transfer};
 use crate::ui::{self, human_size};
 
 struct Common<'a> {
@@ -86,7 +86,7 @@ pub fn run(cmd: &MigrateCommand) -> Result<()> {
                 &files,
                 ctx.config.direct_size,
             )?;
-            super::checkout::print_report(&report);
+            report.print();
         }
     }
     report(&summary, from, matches!(cmd, MigrateCommand::Dvc(_)), &ctx);

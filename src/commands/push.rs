@@ -2,26 +2,10 @@
 
 use anyhow::Result;
 
-use super::Ctx;
-use super::transfer_common::{finish, open_transfer, split_remote};
 use crate::cli::PushArgs;
-use crate::tracked::{self, TrackedFile};
-
-/// The objects a push covers: HEAD's tree, the given refs' trees, or with
-/// `--all` everything reachable from every ref.
-pub fn objects_for(ctx: &Ctx, refs: &[String], all: bool) -> Result<Vec<TrackedFile>> {
-    if all {
-        return Ok(tracked::in_history(&ctx.repo, &["--all".to_string()], &[])?);
-    }
-    if refs.is_empty() {
-        return Ok(tracked::in_rev(&ctx.repo, "HEAD")?);
-    }
-    let mut files = Vec::new();
-    for r in refs {
-        files.extend(tracked::in_rev(&ctx.repo, r)?);
-    }
-    Ok(files)
-}
+use crate::context::Ctx;
+use crate::sync::{finish, open_transfer, split_remote, without_imports};
+use crate::worktree::objects_for;
 
 /// Runs `git dvc push`.
 pub fn run(args: &PushArgs) -> Result<()> {
@@ -32,8 +16,7 @@ pub fn run(args: &PushArgs) -> Result<()> {
     } else {
         refs.to_vec()
     };
-    let files =
-        super::transfer_common::without_imports(&ctx, objects_for(&ctx, refs, args.all)?, &revs);
+    let files = without_imports(&ctx, objects_for(&ctx.repo, refs, args.all)?, &revs);
     let transfer = open_transfer(&ctx, remote)?;
     let pointers: Vec<_> = files.iter().map(|f| f.pointer).collect();
     let report = transfer.upload(&pointers);

@@ -1,124 +1,15 @@
 //! `git dvc status [--json]`: the local state of every tracked file.
 
-use std::collections::HashSet;
-
 use anyhow::Result;
-use serde::Serialize;
 
-use super::Ctx;
-use super::ls_files::{WorktreeState, worktree_state};
 use crate::cli::StatusArgs;
-use crate::tracked;
-
-#[derive(Serialize, Default)]
-struct FileStatus {
-    path: String,
-    /// Absent for files not in the index yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    oid: Option<String>,
-    size: u64,
-    /// The worktree content differs from what the index records.
-    modified: bool,
-    /// The object is in the local cache.
-    in_cache: bool,
-    /// The worktree holds content, not the pointer text.
-    materialized: bool,
-    /// The worktree file is gone.
-    deleted: bool,
-    /// The remote holds the object (only with `--remote`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    on_remote: Option<bool>,
-    /// A new file under a tracked pattern, not staged yet.
-    #[serde(skip_serializing_if = "is_false")]
-    untracked: bool,
-    /// A merge conflict: both sides changed the data.
-    #[serde(skip_serializing_if = "is_false")]
-    conflicted: bool,
-    /// A pointer in the index at a path no tracked pattern covers.
-    #[serde(skip_serializing_if = "is_false")]
-    outside_patterns: bool,
-}
-
-fn is_false(b: &bool) -> bool {
-    !b
-}
-
-/// Paths whose worktree content differs from the index, as Git sees them
-/// through the clean filter.
-pub fn modified_paths(ctx: &Ctx) -> Result<HashSet<String>> {
-    let out = ctx
-        .repo
-        .git_output(["diff", "--name-only", "-z", "--no-renames"])?;
-    Ok(out
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .map(|p| String::from_utf8_lossy(p).into_owned())
-        .collect())
-}
+use crate::context::Ctx;
+use crate::worktree::{FileStatus, file_statuses};
 
 /// Runs `git dvc status`.
 pub fn run(args: &StatusArgs) -> Result<()> {
     let ctx = Ctx::open()?;
-    let root = ctx.repo.workdir()?.to_path_buf();
-    let files = tracked::in_index(&ctx.repo)?;
-    let stray: HashSet<String> = tracked::outside_patterns(&ctx.repo, &files)?
-        .into_iter()
-        .map(|f| f.path)
-        .collect();
-    let modified = if files.is_empty() {
-        HashSet::new()
-    } else {
-        modified_paths(&ctx)?
-    };
-    let missing_on_remote: Option<HashSet<crate::oid::Oid>> = match &args.remote {
-        Some(name) => {
-            let name = Some(name.as_str()).filter(|n| !n.is_empty());
-            let transfer = super::transfer_common::open_transfer(&ctx, name)?;
-            let oids: Vec<_> = files.iter().map(|f| f.pointer.oid).collect();
-            Some(transfer.missing_on_remote(&oids)?.into_iter().collect())
-        }
-        None => None,
-    };
-    let mut rows: Vec<FileStatus> = files
-        .iter()
-        .map(|f| {
-            let state = worktree_state(&root, f);
-            FileStatus {
-                path: f.path.clone(),
-                oid: Some(format!("sha256:{}", f.pointer.oid)),
-                size: f.pointer.size,
-                modified: state == WorktreeState::Content && modified.contains(&f.path),
-                in_cache: ctx.cache.contains(&f.pointer.oid),
-                materialized: state == WorktreeState::Content,
-                deleted: state == WorktreeState::Missing,
-                on_remote: missing_on_remote
-                    .as_ref()
-                    .map(|m| !m.contains(&f.pointer.oid)),
-                outside_patterns: stray.contains(&f.path),
-                ..FileStatus::default()
-            }
-        })
-        .collect();
-    for path in tracked::conflicted(&ctx.repo)? {
-        rows.push(FileStatus {
-            path,
-            conflicted: true,
-            materialized: true,
-            in_cache: true,
-            ..FileStatus::default()
-        });
-    }
-    for path in tracked::untracked_under_patterns(&ctx.repo)? {
-        let size = std::fs::metadata(root.join(&path)).map_or(0, |m| m.len());
-        rows.push(FileStatus {
-            path,
-            size,
-            untracked: true,
-            materialized: true,
-            in_cache: true,
-            ..FileStatus::default()
-        });
-    }
+    let rows = file_statuses(&ctx, args.remote.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -18,6 +18,11 @@ use crate::oid::HashingWriter;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::ui;
 
+/// True when `GIT_DVC_SKIP_SMUDGE` asks to leave pointers alone.
+pub fn skip_smudge_env() -> bool {
+    crate::env_flag("GIT_DVC_SKIP_SMUDGE")
+}
+
 /// Content held in memory up to this size while it is passed through; larger
 /// content is spooled to disk, so memory stays flat whatever the file size.
 const SPOOL_IN_MEMORY: usize = 1 << 20;
@@ -149,6 +154,34 @@ pub type KnownPointers = Box<dyn FnMut(&str) -> Option<Pointer>>;
 struct Known {
     root: std::path::PathBuf,
     lookup: KnownPointers,
+}
+
+/// Pointers recorded in the index, looked up by path. The index is read
+/// once, on the first lookup; while Git holds its lock for `git add`, the
+/// file on disk still says what each path held before.
+pub fn index_pointers(git_dir: &std::path::Path) -> KnownPointers {
+    type Known = (
+        git2::Repository,
+        std::collections::HashMap<Vec<u8>, git2::Oid>,
+    );
+    let git_dir = git_dir.to_path_buf();
+    let mut state: Option<Option<Known>> = None;
+    Box::new(move |path: &str| {
+        let (repo, ids) = state
+            .get_or_insert_with(|| {
+                let repo = crate::repo::Repo::open(&git_dir).ok()?;
+                let ids = crate::index::read(&repo)
+                    .ok()?
+                    .into_iter()
+                    .filter(|e| e.stage == 0 && e.is_file())
+                    .map(|e| (e.path, e.id))
+                    .collect();
+                Some((repo.git, ids))
+            })
+            .as_ref()?;
+        let id = ids.get(path.as_bytes())?;
+        crate::tracked::blob_pointer(&repo.odb().ok()?, *id)
+    })
 }
 
 /// Reads until `buf` is full or input ends; returns how much was read.

@@ -14,25 +14,7 @@ use crate::pktline::{MAX_DATA, PktReader, PktWriter};
 use crate::pointer::Pointer;
 use crate::ui;
 
-/// Downloads objects for delayed smudges. The transfer engine provides one;
-/// without it the server never delays.
-pub trait Fetcher {
-    /// Queues a download for `path`; false when it cannot be fetched (no
-    /// remote), in which case the smudge answers at once with the pointer.
-    /// `treeish` is the commit being checked out, when Git says: during a
-    /// clone the remote's config is read from it.
-    fn enqueue(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>) -> bool;
-    /// Downloads one object before answering (Git cannot delay this file).
-    fn fetch_now(&mut self, path: &str, pointer: Pointer, treeish: Option<&str>);
-    /// Blocks until at least one queued path is done (fetched or failed)
-    /// and returns those; an empty list once nothing is pending.
-    fn wait_available(&mut self) -> Vec<String>;
-    /// Why downloads failed, if any did: said once, in the filter's one
-    /// summary warning, when Git is done.
-    fn finish(&mut self) -> Option<String> {
-        None
-    }
-}
+pub use crate::transfer::delay::Fetcher;
 
 /// Protocol-level failures: Git sent something we do not understand, or
 /// the pipe broke. The process exits; Git reports the filter as failed.
@@ -197,7 +179,7 @@ pub fn serve(
             }
         }
     }
-    let why = fetcher.and_then(|f| f.finish());
+    let why = fetcher.and_then(Fetcher::finish);
     filter.finish_with(why.as_deref());
     Ok(())
 }
@@ -224,4 +206,172 @@ fn respond(w: &mut PktWriter<impl Write>, content: &mut dyn Read) -> io::Result<
 fn respond_smudged(w: &mut PktWriter<impl Write>, out: Smudged) -> io::Result<()> {
     out.write_to(&mut |r: &mut dyn Read| respond(w, r).map(|_| 0))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The delay state machine, driven with in-memory pkt-lines: Git's side
+    //! is written up front, git-dvc's answers are read back packet by
+    //! packet.
+
+    use super::*;
+    use crate::cache::Cache;
+    use crate::oid::Oid;
+    use crate::pktline::Packet;
+
+    const DATA: &[u8] = b"the content of a.bin\n";
+
+    fn pointer() -> Pointer {
+        Pointer::new(Oid::hash_bytes(DATA), DATA.len() as u64)
+    }
+
+    /// A fetcher whose "downloads" put `DATA` into the cache at once.
+    struct Fake {
+        cache: Cache,
+        can_delay: bool,
+        queued: Vec<String>,
+        fetched_now: Vec<String>,
+    }
+
+    impl Fetcher for Fake {
+        fn enqueue(&mut self, path: &str, pointer: Pointer, _treeish: Option<&str>) -> bool {
+            if !self.can_delay {
+                return false;
+            }
+            self.cache
+                .insert_verified(&pointer.oid, &mut &DATA[..])
+                .unwrap();
+            self.queued.push(path.to_string());
+            true
+        }
+
+        fn fetch_now(&mut self, path: &str, pointer: Pointer, _treeish: Option<&str>) {
+            self.cache
+                .insert_verified(&pointer.oid, &mut &DATA[..])
+                .unwrap();
+            self.fetched_now.push(path.to_string());
+        }
+
+        fn wait_available(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.queued)
+        }
+    }
+
+    /// Git's side of a session: the handshake, then `requests` (header
+    /// lines and content each).
+    fn session(delay: bool, requests: &[(&[&str], &[u8])]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut w = PktWriter::new(&mut buf);
+        w.line("git-filter-client").unwrap();
+        w.line("version=2").unwrap();
+        w.flush_pkt().unwrap();
+        w.line("capability=clean").unwrap();
+        w.line("capability=smudge").unwrap();
+        if delay {
+            w.line("capability=delay").unwrap();
+        }
+        w.flush_pkt().unwrap();
+        for (headers, content) in requests {
+            for h in *headers {
+                w.line(h).unwrap();
+            }
+            w.flush_pkt().unwrap();
+            if !headers.contains(&"command=list_available_blobs") {
+                if !content.is_empty() {
+                    w.data(content).unwrap();
+                }
+                w.flush_pkt().unwrap();
+            }
+        }
+        buf
+    }
+
+    /// git-dvc's answers after the handshake, as lists of text lines and
+    /// content (each list ends at a flush).
+    fn answers(out: &[u8]) -> Vec<Vec<u8>> {
+        let mut r = PktReader::new(out);
+        let mut lists = Vec::new();
+        let mut cur = Vec::new();
+        while let Some(p) = r.read_packet().unwrap() {
+            match p {
+                Packet::Flush => lists.push(std::mem::take(&mut cur)),
+                Packet::Data(d) => cur.extend_from_slice(d),
+            }
+        }
+        lists.drain(..2); // the handshake
+        lists
+    }
+
+    fn run(delay: bool, fake: &mut Fake, requests: &[(&[&str], &[u8])]) -> Vec<Vec<u8>> {
+        let mut filter = Filter::new(fake.cache.clone(), false);
+        let mut out = Vec::new();
+        serve(
+            &mut filter,
+            Some(fake),
+            &session(delay, requests)[..],
+            &mut out,
+        )
+        .unwrap();
+        answers(&out)
+    }
+
+    fn fake(can_delay: bool) -> (tempfile::TempDir, Fake) {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        (
+            dir,
+            Fake {
+                cache,
+                can_delay,
+                queued: Vec::new(),
+                fetched_now: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_missing_object_is_delayed_listed_then_served() {
+        let (_dir, mut fake) = fake(true);
+        let text = pointer().encode();
+        let smudge: &[&str] = &["command=smudge", "pathname=a.bin", "can-delay=1"];
+        let again: &[&str] = &["command=smudge", "pathname=a.bin"];
+        let list: &[&str] = &["command=list_available_blobs"];
+        let got = run(
+            true,
+            &mut fake,
+            &[(smudge, text.as_bytes()), (list, b""), (again, b"")],
+        );
+        let expected: Vec<Vec<u8>> = vec![
+            b"status=delayed\n".to_vec(),
+            b"pathname=a.bin\n".to_vec(),
+            b"status=success\n".to_vec(),
+            b"status=success\n".to_vec(),
+            DATA.to_vec(),
+            Vec::new(),
+        ];
+        assert_eq!(got, expected);
+        assert!(fake.fetched_now.is_empty());
+    }
+
+    #[test]
+    fn without_the_delay_capability_the_object_is_fetched_at_once() {
+        let (_dir, mut fake) = fake(true);
+        let text = pointer().encode();
+        let smudge: &[&str] = &["command=smudge", "pathname=a.bin", "can-delay=1"];
+        let got = run(false, &mut fake, &[(smudge, text.as_bytes())]);
+        let expected: Vec<Vec<u8>> = vec![b"status=success\n".to_vec(), DATA.to_vec(), Vec::new()];
+        assert_eq!(got, expected);
+        assert_eq!(fake.fetched_now, ["a.bin"]);
+    }
+
+    #[test]
+    fn when_nothing_can_fetch_the_pointer_stays() {
+        let (_dir, mut fake) = fake(false);
+        let text = pointer().encode();
+        let smudge: &[&str] = &["command=smudge", "pathname=a.bin", "can-delay=1"];
+        let got = run(true, &mut fake, &[(smudge, text.as_bytes())]);
+        let expected: Vec<Vec<u8>> =
+            vec![b"status=success\n".to_vec(), text.into_bytes(), Vec::new()];
+        assert_eq!(got, expected);
+    }
 }

@@ -32,7 +32,6 @@ pub struct DvcConverter {
     source_keys: Vec<String>,
     /// Each source, for messages.
     descs: Vec<String>,
-    rt: tokio::runtime::Runtime,
     by_md5: HashMap<String, (Oid, u64)>,
     manifests: HashMap<String, Vec<(String, String)>>,
     workdir: Option<PathBuf>,
@@ -65,17 +64,13 @@ impl DvcConverter {
     /// Sources: the worktree's DVC cache, then HEAD's `.dvc/config` remote
     /// (older commits' remotes join as their trees are converted).
     pub fn new(repo: &Repo, cache: Cache, jobs: usize) -> Result<DvcConverter, Error> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(jobs.clamp(2, 8))
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io("cannot start", "the transfer runtime", e))?;
+        // The one runtime (built here if nothing built it yet).
+        crate::runtime::get().map_err(|e| Error::io("cannot start", "the transfer runtime", e))?;
         let mut conv = DvcConverter {
             cache,
             sources: Vec::new(),
             source_keys: Vec::new(),
             descs: Vec::new(),
-            rt,
             by_md5: HashMap::new(),
             manifests: HashMap::new(),
             workdir: repo.workdir.clone(),
@@ -86,7 +81,10 @@ impl DvcConverter {
             conv.descs.push(format!("the DVC cache {}", dir.display()));
             conv.source_keys.push(dir.display().to_string());
             conv.sources
-                .push(Arc::new(DirRemote::new("dvc-cache", &dir, true)));
+                .push(crate::remote::read_only(Arc::new(DirRemote::new(
+                    "dvc-cache",
+                    &dir,
+                ))));
         }
         if let Ok(tree) = repo.git.head().and_then(|h| h.peel_to_tree()) {
             conv.add_remote_of(repo, &tree)?;
@@ -120,10 +118,7 @@ impl DvcConverter {
         }
         let mut last = String::new();
         for s in &self.sources {
-            match self
-                .rt
-                .block_on(dvcfmt::fetch_md5(s.as_ref(), md5, &self.cache))
-            {
+            match crate::runtime::block_on(dvcfmt::fetch_md5(s.as_ref(), md5, &self.cache)) {
                 Ok(got) => {
                     self.by_md5.insert(md5.to_string(), got);
                     return Ok(got);
@@ -156,7 +151,7 @@ impl DvcConverter {
             return Ok(());
         }
         let (sources, cache) = (&self.sources, &self.cache);
-        let results: Vec<(String, Option<(Oid, u64)>)> = self.rt.block_on(
+        let results: Vec<(String, Option<(Oid, u64)>)> = crate::runtime::block_on(
             futures_util::stream::iter(todo.into_iter().map(|(_, md5)| async move {
                 for s in sources {
                     if let Ok(got) = dvcfmt::fetch_md5(s.as_ref(), &md5, cache).await {

@@ -248,7 +248,7 @@ pub fn leftovers(repo: &Repo) -> Vec<String> {
             fs::read_to_string(hooks.join(h))
                 .is_ok_and(|t| t.contains("git lfs ") || t.contains("git-lfs"))
         })
-        .map(|h| h.to_string())
+        .map(ToString::to_string)
         .collect();
     let mut out = Vec::new();
     if !lfs_hooks.is_empty() {

@@ -16,6 +16,7 @@ use git2::{ObjectType, TreeWalkMode, TreeWalkResult};
 use md5::Digest;
 use serde::Deserialize;
 
+use super::error::RegistryError;
 use super::safe_rel;
 use crate::cache::Cache;
 use crate::config::RemoteConfig;
@@ -131,14 +132,18 @@ pub fn metafiles(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<M
     for (dir, name, text, is_lock) in found {
         let raw: Vec<OutYaml> = if is_lock {
             let lock: LockFile = serde_norway::from_str(&text).map_err(|e| {
-                Error::Other(format!(
-                    "invalid dvc.lock in the source ({dir}dvc.lock): {e}"
-                ))
+                Error::from(RegistryError::InvalidDvcLock {
+                    path: format!("{dir}dvc.lock"),
+                    message: e.to_string(),
+                })
             })?;
             lock.stages.into_values().flat_map(|s| s.outs).collect()
         } else {
             let f: DvcFile = serde_norway::from_str(&text).map_err(|e| {
-                Error::Other(format!("invalid .dvc file in the source (in {dir}): {e}"))
+                Error::from(RegistryError::InvalidDvcFile {
+                    dir: dir.clone(),
+                    message: e.to_string(),
+                })
             })?;
             f.outs
         };
@@ -156,9 +161,11 @@ pub fn metafiles(repo: &git2::Repository, tree: &git2::Tree<'_>) -> Result<Vec<M
                 continue;
             };
             if !valid_md5(&md5) {
-                return Err(Error::Other(format!(
-                    "refusing a bad md5 in the source ({path}: {md5:?})"
-                )));
+                return Err(RegistryError::BadMd5 {
+                    path: path.clone(),
+                    md5: md5.clone(),
+                }
+                .into());
             }
             meta.outs.push(DvcOut {
                 path,
@@ -222,9 +229,12 @@ pub fn remote(
         let local = url.strip_prefix("file://").unwrap_or(&url).to_string();
         if !local.starts_with('/') {
             let Some(root) = source_root else {
-                return Err(Error::Other(format!(
-                    "the DVC source's remote '{name}' is a relative directory ({url}), usable only from a local source"
-                )));
+                return Err(RegistryError::RelativeRemote {
+                    whose: "the DVC source's",
+                    name: name.clone(),
+                    url: url.clone(),
+                }
+                .into());
             };
             url = crate::repo::normalize(&root.join(".dvc").join(local))
                 .to_string_lossy()
@@ -319,7 +329,7 @@ pub async fn manifest(
 ) -> Result<Vec<(String, String)>, Error> {
     let (oid, size) = fetch_md5(remote, md5, cache)
         .await
-        .map_err(|e| Error::Other(e.to_string()))?;
+        .map_err(RegistryError::from)?;
     parse_manifest(cache, &oid, size, md5)
 }
 
@@ -335,16 +345,20 @@ pub fn parse_manifest(
     let mut text = String::new();
     std::io::Read::read_to_string(&mut f, &mut text)
         .map_err(|e| Error::io("cannot read", format!("{md5} manifest"), e))?;
-    let list: Vec<DirEntry> = serde_json::from_str(&text)
-        .map_err(|e| Error::Other(format!("invalid .dir manifest {md5} in the source: {e}")))?;
+    let list: Vec<DirEntry> =
+        serde_json::from_str(&text).map_err(|e| RegistryError::InvalidManifest {
+            md5: md5.to_string(),
+            message: e.to_string(),
+        })?;
     let mut out = Vec::new();
     for e in list {
         safe_rel(&e.relpath)?;
         if !valid_md5(&e.md5) || e.md5.ends_with(".dir") {
-            return Err(Error::Other(format!(
-                "refusing a bad md5 in the source ({}: {:?})",
-                e.relpath, e.md5
-            )));
+            return Err(RegistryError::BadMd5 {
+                path: e.relpath.clone(),
+                md5: e.md5.clone(),
+            }
+            .into());
         }
         out.push((e.relpath, e.md5));
     }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::RegistryError;
 use crate::config::RemoteConfig;
 use crate::error::Error;
 use crate::registry::safe_rel;
@@ -75,17 +76,16 @@ impl ImportRecord {
     /// checked here; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<ImportRecord, Error> {
         let rec: ImportRecord = toml::from_str(text).map_err(|e| {
-            Error::Other(format!(
-                "invalid import record ({}): {}",
-                origin.display(),
-                e.message()
-            ))
+            Error::from(RegistryError::InvalidRecord {
+                path: origin.display().to_string(),
+                message: e.message().to_string(),
+            })
         })?;
         rec.check().map_err(|what| {
-            Error::Other(format!(
-                "{what} in the import record ({})",
-                origin.display()
-            ))
+            Error::from(RegistryError::BadRecord {
+                what: what.clone(),
+                path: origin.display().to_string(),
+            })
         })?;
         Ok(rec)
     }
@@ -121,8 +121,7 @@ impl ImportRecord {
 
     /// Writes it atomically.
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let text = toml::to_string(self)
-            .map_err(|e| Error::Other(format!("cannot write the import record: {e}")))?;
+        let text = toml::to_string(self).map_err(|e| RegistryError::EncodeRecord(e.to_string()))?;
         crate::fsutil::write_atomic(path, text.as_bytes())
             .map_err(|e| Error::io("cannot write", path.display(), e))
     }

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::error::Error;
+use super::error::RegistryError;
+use crate::error::{Error, GitContext};
 use crate::repo::run_git;
 
 /// A source repository, cloned locally.
@@ -87,15 +88,15 @@ impl Source {
                 None,
             )
             .map_err(|e| {
-                Error::Other(format!(
-                    "cannot clone the source {url}: {}",
-                    git_message(&e)
-                ))
+                Error::from(RegistryError::Clone {
+                    url: url.clone(),
+                    message: git_message(&e),
+                })
             })?;
             std::fs::rename(&target, &dir)
                 .map_err(|e| Error::io("cannot move the clone to", dir.display(), e))?;
         }
-        let git = git2::Repository::open_bare(&dir)?;
+        let git = git2::Repository::open_bare(&dir).at(dir.display())?;
         let local = url.strip_prefix("file://").unwrap_or(&url);
         let local_root = Path::new(local).is_dir().then(|| PathBuf::from(local));
         Ok(Source {
@@ -124,11 +125,10 @@ impl Source {
             None,
         )
         .map_err(|e| {
-            Error::Other(format!(
-                "cannot fetch the source {}: {}",
-                self.url,
-                git_message(&e)
-            ))
+            Error::from(RegistryError::Fetch {
+                url: self.url.clone(),
+                message: git_message(&e),
+            })
         })?;
         Ok(())
     }
@@ -157,11 +157,10 @@ impl Source {
             },
         };
         let commit = obj.and_then(|o| o.peel_to_commit()).map_err(|_| {
-            Error::Other(format!(
-                "unknown revision in the source {} ({})",
-                self.url,
-                rev.unwrap_or("HEAD")
-            ))
+            Error::from(RegistryError::UnknownRevision {
+                url: self.url.clone(),
+                rev: rev.unwrap_or("HEAD").to_string(),
+            })
         })?;
         Ok(Resolved {
             commit: commit.id().to_string(),

@@ -16,19 +16,20 @@ use crate::oid::Oid;
 const TEMP_PREFIX: &str = ".incoming-";
 
 /// Objects under a local directory, written atomically like the cache.
+/// Cheap to clone (a name and a path), so blocking work moves to
+/// `spawn_blocking` with its own copy.
+#[derive(Clone)]
 pub struct DirRemote {
     name: String,
     root: PathBuf,
-    read_only: bool,
 }
 
 impl DirRemote {
     /// A directory remote rooted at `root`.
-    pub fn new(name: &str, root: &Path, read_only: bool) -> DirRemote {
+    pub fn new(name: &str, root: &Path) -> DirRemote {
         DirRemote {
             name: name.to_string(),
             root: root.to_path_buf(),
-            read_only,
         }
     }
 
@@ -53,6 +54,55 @@ impl DirRemote {
             remote: self.name.clone(),
             message: format!("{action} {}: {e}", path.display()),
         }
+    }
+
+    /// Runs `f` on a copy of the remote on tokio's blocking pool: disk I/O
+    /// (a slow NFS share, a spinning disk) never holds an async worker.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(DirRemote) -> Result<T, RemoteError> + Send + 'static,
+    ) -> Result<T, RemoteError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(me))
+            .await
+            .unwrap_or_else(|e| {
+                Err(RemoteError::Failed {
+                    remote: self.name.clone(),
+                    message: e.to_string(),
+                })
+            })
+    }
+
+    fn download_blocking(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+        let path = self.path(oid);
+        let mut file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(self.not_found(RemoteError::NotFound {
+                    oid: *oid,
+                    remote: self.name.clone(),
+                }));
+            }
+            Err(e) => return Err(self.failed("cannot open", &path, e)),
+        };
+        cache
+            .insert_verified(oid, &mut file)
+            .map_err(|e| verify_err(&self.name, e))
+    }
+
+    fn list_blocking(&self) -> Result<Vec<Oid>, RemoteError> {
+        // An empty listing of a directory that is not there would pass
+        // for an empty remote.
+        if let Err(e) = fs::metadata(&self.root) {
+            return Err(match e.kind() {
+                io::ErrorKind::NotFound => RemoteError::NoDirectory {
+                    remote: self.name.clone(),
+                    path: self.root.clone(),
+                },
+                _ => self.failed("cannot read", &self.root, e),
+            });
+        }
+        Cache::new(&self.root).list().map_err(RemoteError::Cache)
     }
 
     /// Cache objects are immutable and were hashed when they entered the
@@ -98,37 +148,18 @@ impl Remote for DirRemote {
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        let path = self.path(oid);
-        let mut file = match fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(self.not_found(RemoteError::NotFound {
-                    oid: *oid,
-                    remote: self.name.clone(),
-                }));
-            }
-            Err(e) => return Err(self.failed("cannot open", &path, e)),
-        };
-        // Disk I/O: keep it off the async workers' hot path.
-        tokio::task::block_in_place(|| cache.insert_verified(oid, &mut file))
-            .map_err(|e| verify_err(&self.name, e))
+        let (oid, cache) = (*oid, cache.clone());
+        self.blocking(move |r| r.download_blocking(&oid, &cache))
+            .await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
-        tokio::task::block_in_place(|| self.upload_blocking(oid, size, cache))
+        let (oid, cache) = (*oid, cache.clone());
+        self.blocking(move |r| r.upload_blocking(&oid, size, &cache))
+            .await
     }
 
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let path = self.path(oid);
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
@@ -138,11 +169,8 @@ impl Remote for DirRemote {
     }
 
     async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
-        if self.read_only {
-            return Ok((0, 0));
-        }
         let root = self.root.clone();
-        tokio::task::block_in_place(|| {
+        self.blocking(move |_| {
             let mut total = (0, 0);
             let Ok(rd) = fs::read_dir(&root) else {
                 return Ok(total);
@@ -155,21 +183,11 @@ impl Remote for DirRemote {
             }
             Ok(total)
         })
+        .await
     }
 
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
-        // An empty listing of a directory that is not there would pass
-        // for an empty remote.
-        if let Err(e) = fs::metadata(&self.root) {
-            return Err(match e.kind() {
-                io::ErrorKind::NotFound => RemoteError::NoDirectory {
-                    remote: self.name.clone(),
-                    path: self.root.clone(),
-                },
-                _ => self.failed("cannot read", &self.root, e),
-            });
-        }
-        Cache::new(&self.root).list().map_err(RemoteError::Cache)
+        self.blocking(|r| r.list_blocking()).await
     }
 
     async fn get_raw(

@@ -29,14 +29,13 @@ struct Credentials {
 pub struct HttpRemote {
     name: String,
     base: String,
-    read_only: bool,
     client: Client,
     creds: Mutex<Option<Credentials>>,
 }
 
 impl HttpRemote {
     /// A remote at `url` (objects at `<url>/ab/cdef…`).
-    pub fn new(name: &str, url: &str, read_only: bool) -> Result<HttpRemote, RemoteError> {
+    pub fn new(name: &str, url: &str) -> Result<HttpRemote, RemoteError> {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(Duration::from_secs(60))
@@ -49,7 +48,6 @@ impl HttpRemote {
         Ok(HttpRemote {
             name: name.to_string(),
             base: url.trim_end_matches('/').to_string(),
-            read_only,
             client,
             creds: Mutex::new(None),
         })
@@ -116,7 +114,14 @@ impl HttpRemote {
         if resp.status() != StatusCode::UNAUTHORIZED || current.is_some() {
             return Ok(resp);
         }
-        let Some(creds) = tokio::task::block_in_place(|| find_credentials(&self.base)) else {
+        // `git credential` may prompt: a blocking child process, off the
+        // async workers.
+        let base = self.base.clone();
+        let found = tokio::task::spawn_blocking(move || find_credentials(&base))
+            .await
+            .ok()
+            .flatten();
+        let Some(creds) = found else {
             return Ok(resp);
         };
         let resp = with(&Some(creds.clone()))
@@ -125,11 +130,10 @@ impl HttpRemote {
             .map_err(|e| self.classify(e))?;
         let ok = resp.status() != StatusCode::UNAUTHORIZED;
         if creds.from_git {
-            git_credential(
-                if ok { "approve" } else { "reject" },
-                &self.base,
-                Some(&creds),
-            );
+            let (base, c) = (self.base.clone(), creds.clone());
+            let action = if ok { "approve" } else { "reject" };
+            let _ =
+                tokio::task::spawn_blocking(move || git_credential(action, &base, Some(&c))).await;
         }
         if ok {
             *self.creds.lock().expect("not poisoned") = Some(creds);
@@ -162,11 +166,6 @@ impl Remote for HttpRemote {
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let url = self.url(oid);
         let path = cache.object_path(oid);
         // Check the local object before sending it anywhere.
@@ -188,11 +187,6 @@ impl Remote for HttpRemote {
     }
 
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         let url = self.url(oid);
         let resp = self.send(|| self.client.delete(&url)).await?;
         match resp.status() {

@@ -222,11 +222,13 @@ pub fn open(
         message: e.to_string(),
     })?;
     let read_only = cfg.read_only.unwrap_or(false);
+    // Read-only is enforced here, once, for every backend.
+    let guard = |r: Arc<dyn Remote>| if read_only { self::read_only(r) } else { r };
     if let Some(rest) = url.strip_prefix("s3://") {
-        return Ok(Arc::new(s3::S3Remote::new(name, rest, cfg, read_only)?));
+        return Ok(guard(Arc::new(s3::S3Remote::new(name, rest, cfg)?)));
     }
     if url.starts_with("http://") || url.starts_with("https://") {
-        return Ok(Arc::new(http::HttpRemote::new(name, url, read_only)?));
+        return Ok(guard(Arc::new(http::HttpRemote::new(name, url)?)));
     }
     let path = url.strip_prefix("file://").unwrap_or(url);
     let path = Path::new(path);
@@ -234,7 +236,63 @@ pub fn open(
         Some(b) if path.is_relative() => b.join(path),
         _ => path.to_path_buf(),
     };
-    Ok(Arc::new(dir::DirRemote::new(name, &path, read_only)))
+    Ok(guard(Arc::new(dir::DirRemote::new(name, &path))))
+}
+
+/// `remote`, refusing every write: uploads and deletes fail with
+/// [`RemoteError::ReadOnly`] before the backend is asked, and gc leaves its
+/// temp files alone. The one place a remote's `read_only` is enforced.
+pub fn read_only(remote: Arc<dyn Remote>) -> Arc<dyn Remote> {
+    Arc::new(ReadOnly(remote))
+}
+
+struct ReadOnly(Arc<dyn Remote>);
+
+impl ReadOnly {
+    fn refused(&self) -> RemoteError {
+        RemoteError::ReadOnly {
+            remote: self.0.name().to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Remote for ReadOnly {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError> {
+        self.0.contains(oid, size).await
+    }
+
+    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+        self.0.download(oid, cache).await
+    }
+
+    async fn upload(&self, _oid: &Oid, _size: u64, _cache: &Cache) -> Result<(), RemoteError> {
+        Err(self.refused())
+    }
+
+    async fn delete(&self, _oid: &Oid) -> Result<(), RemoteError> {
+        Err(self.refused())
+    }
+
+    async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
+        Ok((0, 0))
+    }
+
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        self.0.list().await
+    }
+
+    async fn get_raw(
+        &self,
+        key: &str,
+        w: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, RemoteError> {
+        self.0.get_raw(key, w).await
+    }
 }
 
 /// Maps a cache-side verification failure of a download to the remote error

@@ -38,7 +38,6 @@ pub struct S3Remote {
     endpoint: Option<String>,
     region: Option<String>,
     profile: Option<String>,
-    read_only: bool,
     client: OnceCell<Client>,
 }
 
@@ -48,7 +47,6 @@ impl S3Remote {
         name: &str,
         bucket_and_prefix: &str,
         cfg: &RemoteConfig,
-        read_only: bool,
     ) -> Result<S3Remote, RemoteError> {
         let (bucket, prefix) = bucket_and_prefix
             .split_once('/')
@@ -66,7 +64,6 @@ impl S3Remote {
             endpoint: cfg.endpoint.clone(),
             region: cfg.region.clone(),
             profile: cfg.profile.clone(),
-            read_only,
             client: OnceCell::new(),
         })
     }
@@ -124,7 +121,7 @@ impl S3Remote {
                 let status = se.raw().status().as_u16();
                 let code = se.err().code().unwrap_or("");
                 let msg = se.err().message().unwrap_or("");
-                let message = format!("{what}: {} {code} {msg}", status)
+                let message = format!("{what}: {status} {code} {msg}")
                     .trim_end()
                     .to_string();
                 if status >= 500 || status == 429 || code == "SlowDown" {
@@ -270,11 +267,6 @@ impl Remote for S3Remote {
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         cache.open(oid, size)?;
         if size >= MULTIPART_THRESHOLD {
             return self.upload_multipart(oid, size, cache).await;
@@ -301,11 +293,6 @@ impl Remote for S3Remote {
     }
 
     async fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        if self.read_only {
-            return Err(RemoteError::ReadOnly {
-                remote: self.name.clone(),
-            });
-        }
         self.client()
             .await
             .delete_object()

@@ -332,7 +332,7 @@ proptest! {
                 1 => matches!(r.read_list(), Ok(Some(_))),
                 _ => {
                     let mut sink = Vec::new();
-                    r.content().read_to_end(&mut sink).is_ok() && r.read_line().is_ok()
+                    r.content().read_to_end(&mut sink).is_ok() && r.read_packet().is_ok()
                 }
             };
             if !more {

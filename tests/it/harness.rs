@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 /// A private world: HOME, global git config, and a scratch directory.
-pub struct Env {
+pub(crate) struct Env {
     pub tmp: TempDir,
     path_var: String,
     extra: std::cell::RefCell<Vec<(String, String)>>,
@@ -18,7 +18,7 @@ pub struct Env {
 
 /// What a command printed and how it exited.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -36,14 +36,14 @@ impl From<Output> for Run {
 
 impl Env {
     /// A new world with git-dvc installed globally (as `./install` does).
-    pub fn new() -> Env {
+    pub(crate) fn new() -> Env {
         let env = Env::bare();
         env.ok(env.root(), "git-dvc", ["install", "--global"]);
         env
     }
 
     /// A new world where git-dvc is on PATH but not installed.
-    pub fn bare() -> Env {
+    pub(crate) fn bare() -> Env {
         let tmp = tempfile::Builder::new()
             .prefix("git-dvc-test-")
             .tempdir()
@@ -76,17 +76,17 @@ impl Env {
     }
 
     /// The scratch directory.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.tmp.path()
     }
 
     /// HOME.
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.root().join("home")
     }
 
     /// A command with the private environment.
-    pub fn cmd(&self, dir: &Path, program: &str) -> Command {
+    pub(crate) fn cmd(&self, dir: &Path, program: &str) -> Command {
         let mut c = Command::new(program);
         c.current_dir(dir)
             .env_clear()
@@ -107,14 +107,14 @@ impl Env {
     }
 
     /// Sets an environment variable for every later command.
-    pub fn set_env(&self, key: &str, value: &str) {
+    pub(crate) fn set_env(&self, key: &str, value: &str) {
         self.extra
             .borrow_mut()
             .push((key.to_string(), value.to_string()));
     }
 
     /// Runs a command and returns what happened, whatever the exit code.
-    pub fn run<I, S>(&self, dir: &Path, program: &str, args: I) -> Run
+    pub(crate) fn run<I, S>(&self, dir: &Path, program: &str, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -127,7 +127,7 @@ impl Env {
     }
 
     /// Runs a command that must succeed.
-    pub fn ok<I, S>(&self, dir: &Path, program: &str, args: I) -> Run
+    pub(crate) fn ok<I, S>(&self, dir: &Path, program: &str, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -150,7 +150,7 @@ impl Env {
 
     /// A new repository (git init) at `name`, in a world where git-dvc is
     /// installed globally.
-    pub fn repo(&self, name: &str) -> Repo<'_> {
+    pub(crate) fn repo(&self, name: &str) -> Repo<'_> {
         let path = self.root().join(name);
         fs::create_dir_all(&path).unwrap();
         self.ok(&path, "git", ["init", "-q"]);
@@ -158,7 +158,7 @@ impl Env {
     }
 
     /// A handle on an existing directory.
-    pub fn at(&self, path: impl Into<PathBuf>) -> Repo<'_> {
+    pub(crate) fn at(&self, path: impl Into<PathBuf>) -> Repo<'_> {
         Repo {
             env: self,
             path: path.into(),
@@ -167,14 +167,14 @@ impl Env {
 }
 
 /// A repository (or any directory) in an [`Env`].
-pub struct Repo<'a> {
+pub(crate) struct Repo<'a> {
     pub env: &'a Env,
     pub path: PathBuf,
 }
 
 impl Repo<'_> {
     /// `git <args>`, which must succeed; returns stdout.
-    pub fn git<I, S>(&self, args: I) -> String
+    pub(crate) fn git<I, S>(&self, args: I) -> String
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -183,7 +183,7 @@ impl Repo<'_> {
     }
 
     /// `git <args>`, whatever happens.
-    pub fn git_run<I, S>(&self, args: I) -> Run
+    pub(crate) fn git_run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -192,7 +192,7 @@ impl Repo<'_> {
     }
 
     /// `git dvc <args>`, which must succeed.
-    pub fn dvc<I, S>(&self, args: I) -> Run
+    pub(crate) fn dvc<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -201,7 +201,7 @@ impl Repo<'_> {
     }
 
     /// `git dvc <args>`, whatever happens.
-    pub fn dvc_run<I, S>(&self, args: I) -> Run
+    pub(crate) fn dvc_run<I, S>(&self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -210,41 +210,41 @@ impl Repo<'_> {
     }
 
     /// Writes a file (creating directories).
-    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+    pub(crate) fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
         let p = self.path.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, bytes).unwrap();
     }
 
     /// Reads a file.
-    pub fn read(&self, rel: &str) -> Vec<u8> {
+    pub(crate) fn read(&self, rel: &str) -> Vec<u8> {
         fs::read(self.path.join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
     /// `git status --porcelain` output (empty when clean).
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         self.git(["status", "--porcelain"])
     }
 
     /// Adds everything and commits.
-    pub fn commit_all(&self, msg: &str) {
+    pub(crate) fn commit_all(&self, msg: &str) {
         self.git(["add", "-A"]);
         self.git(["commit", "-q", "-m", msg]);
     }
 
     /// The cache directory.
-    pub fn cache(&self) -> PathBuf {
+    pub(crate) fn cache(&self) -> PathBuf {
         self.path.join(".git/dvc/cache")
     }
 
     /// Path of an object in the default cache.
-    pub fn object(&self, oid_hex: &str) -> PathBuf {
+    pub(crate) fn object(&self, oid_hex: &str) -> PathBuf {
         self.cache().join(&oid_hex[..2]).join(&oid_hex[2..])
     }
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
-pub fn data(seed: u64, len: usize) -> Vec<u8> {
+pub(crate) fn data(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
@@ -258,7 +258,7 @@ pub fn data(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// The SHA-256 hex of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)
         .iter()
@@ -267,7 +267,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 /// The canonical pointer text for `bytes`.
-pub fn pointer_for(bytes: &[u8]) -> String {
+pub(crate) fn pointer_for(bytes: &[u8]) -> String {
     format!(
         "version = \"git-dvc/1\"\noid = \"sha256:{}\"\nsize = {}\n",
         sha256(bytes),

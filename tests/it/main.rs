@@ -3,6 +3,7 @@
 mod bad_input;
 mod commands;
 mod dvc_source;
+mod errors;
 mod fuzz;
 mod harness;
 mod install;

@@ -354,7 +354,7 @@ fn a_body_cut_short_is_never_stored() {
     assert_eq!(http.faults.gets.load(Ordering::SeqCst), 5, "retried");
     assert!(!r.object(&sha256(&v)).exists());
     let leftovers = fs::read_dir(r.cache().join("tmp"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0);
     assert_eq!(leftovers, 0, "no partial file left");
 }

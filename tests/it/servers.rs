@@ -20,7 +20,7 @@ use tokio::runtime::Runtime;
 
 /// Switchable misbehaviour of the HTTP server.
 #[derive(Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// Answer this many GET/HEAD/PUT requests with 500 first.
     pub fail_first: AtomicUsize,
     /// Announce the full length but send half the body.
@@ -46,7 +46,7 @@ pub struct Faults {
 
 /// A static file server over a directory, like any web server exposing a
 /// directory remote.
-pub struct HttpServer {
+pub(crate) struct HttpServer {
     pub url: String,
     pub faults: Arc<Faults>,
     _rt: Runtime,
@@ -178,7 +178,7 @@ fn listen(rt: &Runtime) -> (tokio::net::TcpListener, String) {
 
 impl HttpServer {
     /// Serves `root` (created if missing) on a free loopback port.
-    pub fn start(root: &Path) -> HttpServer {
+    pub(crate) fn start(root: &Path) -> HttpServer {
         fs::create_dir_all(root).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -213,18 +213,18 @@ impl HttpServer {
 }
 
 /// An S3-compatible server (s3s-fs) with one bucket and one key pair.
-pub struct S3Server {
+pub(crate) struct S3Server {
     pub endpoint: String,
     pub root: PathBuf,
     _rt: Runtime,
 }
 
-pub const S3_KEY: &str = "AKIDGITDVCTEST";
-pub const S3_SECRET: &str = "secret-for-tests-only";
+pub(crate) const S3_KEY: &str = "AKIDGITDVCTEST";
+pub(crate) const S3_SECRET: &str = "secret-for-tests-only";
 
 impl S3Server {
     /// Serves `root` with bucket `bucket`.
-    pub fn start(root: &Path, bucket: &str) -> S3Server {
+    pub(crate) fn start(root: &Path, bucket: &str) -> S3Server {
         fs::create_dir_all(root.join(bucket)).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -257,7 +257,7 @@ impl S3Server {
     }
 
     /// The objects stored under `bucket/prefix`, as paths relative to it.
-    pub fn objects(&self, bucket_and_prefix: &str) -> Vec<String> {
+    pub(crate) fn objects(&self, bucket_and_prefix: &str) -> Vec<String> {
         let base = self.root.join(bucket_and_prefix);
         let mut out = Vec::new();
         walk(&base, &base, &mut out);
@@ -267,7 +267,7 @@ impl S3Server {
 }
 
 /// Files under `dir`, relative to `base`, skipping s3s-fs's own metadata.
-pub fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+pub(crate) fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for e in rd.flatten() {
         let p = e.path();

@@ -1,16 +1,19 @@
-//! What get, import and update share: opening a source, and fetching the
-//! objects a plan needs into a cache.
+//! What get, import and update share: reading a request from a source
+//! (git-dvc or DVC) into a plan, and fetching the objects it needs into a
+//! cache, every one verified.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use anyhow::{Result, anyhow, bail};
-use futures_util::StreamExt;
+use anyhow::{Result, anyhow};
 
+use super::error::RegistryError;
+use super::source::Source;
+use super::{Entry, EntryKind, Plan, data_pointers, dvc};
 use crate::cache::Cache;
+use crate::error::GitContext;
 use crate::pointer::Pointer;
-use crate::registry::source::Source;
-use crate::registry::{self, Entry, EntryKind, Plan, data_pointers, dvc};
+use crate::registry;
 use crate::remote::{self, Remote, dir::DirRemote};
 use crate::transfer::Transfer;
 
@@ -28,7 +31,7 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     if let Some(root) = &source.local_root {
         let dir = root.join(".git").join("dvc").join("cache");
         if dir.is_dir() {
-            let local: Arc<dyn Remote> = Arc::new(DirRemote::new("source cache", &dir, true));
+            let local = remote::read_only(Arc::new(DirRemote::new("source cache", &dir)));
             let t = Transfer::new(local, cache.clone(), jobs)?;
             let _ = t.download(&wanted);
             wanted.retain(|p| !cache.contains(&p.oid));
@@ -38,11 +41,11 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
         return Ok(());
     }
     let Some((name, rc)) = &plan.remote else {
-        bail!(
-            "the source names {} data objects but has no remote to fetch them from ({})",
-            wanted.len(),
-            source.url
-        );
+        return Err(RegistryError::NoRemote {
+            count: wanted.len(),
+            url: source.url.clone(),
+        }
+        .into());
     };
     let remote = remote::open(name, rc, source.local_root.as_deref())?;
     let t = Transfer::new(remote, cache.clone(), jobs)?;
@@ -59,12 +62,6 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     Ok(())
 }
 
-/// One DVC object's download: its md5 and what came of it.
-type Fetched = (
-    String,
-    Result<(crate::oid::Oid, u64), crate::remote::RemoteError>,
-);
-
 /// Reads the request at `commit` — from a git-dvc source or a DVC project —
 /// and fetches every object it needs into `cache`. DVC objects are
 /// verified by md5 and come back as ordinary data entries under their
@@ -76,7 +73,11 @@ pub fn prepare(
     cache: &Cache,
     jobs: usize,
 ) -> Result<(Plan, BTreeMap<String, String>)> {
-    let tree = src.git.revparse_single(commit)?.peel_to_tree()?;
+    let tree = src
+        .git
+        .revparse_single(commit)
+        .and_then(|o| o.peel_to_tree())
+        .at(format!("commit {commit} of {}", src.url))?;
     if !dvc::is_project(&tree) {
         let plan = registry::plan(&src.git, commit, path, src.local_root.as_deref())?;
         fetch_plan(&plan, src, cache, jobs)?;
@@ -84,28 +85,61 @@ pub fn prepare(
     }
     let outs = dvc::outputs(&src.git, &tree)?;
     let rc = dvc::remote(&src.git, &tree, src.local_root.as_deref())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(jobs.clamp(2, 8))
-        .enable_all()
-        .build()?;
     let remote: Option<Arc<dyn Remote>> = match &rc {
         Some((name, rc)) => Some(remote::open(name, rc, src.local_root.as_deref())?),
         None => None,
     };
     let need_remote = || {
         remote.clone().ok_or_else(|| {
-            anyhow!(
-                "the DVC source has no default remote in .dvc/config ({})",
-                src.url
-            )
+            anyhow::Error::from(RegistryError::NoDvcRemote {
+                url: src.url.clone(),
+            })
         })
     };
+    let (mut entries, is_dir) = dvc_entries(src, &tree, commit, path, &outs, &need_remote, cache)?;
+    let got = fetch_dvc_objects(&entries, &need_remote, cache, jobs)?;
+    let mut md5_of = BTreeMap::new();
+    for e in &mut entries {
+        if let EntryKind::Dvc { md5 } = &e.kind {
+            md5_of.insert(e.rel.clone(), md5.clone());
+            e.kind = EntryKind::Data(got[md5]);
+        }
+    }
+    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
+    entries.dedup_by(|a, b| a.rel == b.rel);
+    Ok((
+        Plan {
+            commit: commit.to_string(),
+            is_dir,
+            entries,
+            remote: rc,
+        },
+        md5_of,
+    ))
+}
+
+/// The remote a DVC source's objects come from, or why there is none.
+type NeedRemote<'a> = dyn Fn() -> Result<Arc<dyn Remote>> + 'a;
+
+/// The entries a request names in a DVC project: the outputs it is, lies
+/// in or contains (directories listed from their `.dir` manifests), and
+/// the plain Git files beside them; and whether the request is a
+/// directory.
+fn dvc_entries(
+    src: &Source,
+    tree: &git2::Tree<'_>,
+    commit: &str,
+    path: &str,
+    outs: &[dvc::DvcOut],
+    need_remote: &NeedRemote<'_>,
+    cache: &Cache,
+) -> Result<(Vec<Entry>, bool)> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut is_dir = true;
     let inside = |p: &str, dir: &str| {
         p.len() > dir.len() && p.starts_with(dir) && p.as_bytes()[dir.len()] == b'/'
     };
-    for out in &outs {
+    for out in outs {
         // The request is the output, lies inside it, or contains it.
         let (base, within) = if out.path == path {
             (String::new(), String::new())
@@ -127,7 +161,7 @@ pub fn prepare(
         };
         if out.is_dir() {
             let r = need_remote()?;
-            let listing = rt.block_on(dvc::manifest(r.as_ref(), &out.md5, cache))?;
+            let listing = crate::runtime::block_on(dvc::manifest(r.as_ref(), &out.md5, cache))?;
             for (rel, md5) in listing {
                 let rel = if within.is_empty() {
                     rel
@@ -169,15 +203,26 @@ pub fn prepare(
         }
     }
     if entries.is_empty() {
-        bail!(
-            "no such path in the DVC source at {} ({path})",
-            &commit[..10.min(commit.len())]
-        );
+        return Err(RegistryError::NoSuchDvcPath {
+            commit: commit[..10.min(commit.len())].to_string(),
+            path: path.to_string(),
+        }
+        .into());
     }
     if is_dir && entries.len() == 1 && entries[0].rel.is_empty() {
         is_dir = false;
     }
-    // Fetch every DVC object once; verify md5, store under sha256.
+    Ok((entries, is_dir))
+}
+
+/// Fetches every DVC object the entries name, once each: verified by md5,
+/// stored under sha256. Returns each object's pointer by md5.
+fn fetch_dvc_objects(
+    entries: &[Entry],
+    need_remote: &NeedRemote<'_>,
+    cache: &Cache,
+    jobs: usize,
+) -> Result<HashMap<String, Pointer>> {
     let mut md5s: Vec<String> = entries
         .iter()
         .filter_map(|e| match &e.kind {
@@ -190,46 +235,36 @@ pub fn prepare(
     let mut got: HashMap<String, Pointer> = HashMap::new();
     if !md5s.is_empty() {
         let r = need_remote()?;
-        let results: Vec<Fetched> = rt.block_on(async {
-            futures_util::stream::iter(md5s)
-                .map(|md5| {
-                    let (r, cache) = (r.clone(), cache.clone());
-                    async move {
-                        let res = crate::transfer::with_retries(|| {
-                            dvc::fetch_md5(r.as_ref(), &md5, &cache)
-                        })
-                        .await;
-                        (md5, res)
-                    }
-                })
-                .buffer_unordered(jobs.max(1))
-                .collect()
-                .await
+        let results = crate::transfer::each(jobs, md5s, false, |md5| {
+            let (r, cache) = (r.clone(), cache.clone());
+            async move {
+                crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
+            }
         });
         for (md5, res) in results {
             let (oid, size) = res?;
             if size == 0 {
-                bail!("empty DVC objects are not supported yet (md5 {md5})");
+                return Err(RegistryError::EmptyDvcObject { md5 }.into());
             }
             got.insert(md5, Pointer::new(oid, size));
         }
     }
-    let mut md5_of = BTreeMap::new();
-    for e in &mut entries {
-        if let EntryKind::Dvc { md5 } = &e.kind {
-            md5_of.insert(e.rel.clone(), md5.clone());
-            e.kind = EntryKind::Data(got[md5]);
-        }
-    }
-    entries.sort_by(|a, b| a.rel.cmp(&b.rel));
-    entries.dedup_by(|a, b| a.rel == b.rel);
-    Ok((
-        Plan {
-            commit: commit.to_string(),
-            is_dir,
-            entries,
-            remote: rc,
-        },
-        md5_of,
-    ))
+    Ok(got)
+}
+
+/// The default output: the last component of the path asked for.
+pub fn default_out(path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The request as the user gave it, checked and normalised
+/// ([`super::request_path`]), and where its copy goes: `out`, or by default
+/// the last component of the path.
+pub fn request(
+    path: &str,
+    out: Option<&std::path::Path>,
+) -> Result<(String, std::path::PathBuf), crate::error::Error> {
+    let path = super::request_path(path)?;
+    let out = out.map_or_else(|| default_out(&path), std::path::Path::to_path_buf);
+    Ok((path, out))
 }

@@ -1,0 +1,260 @@
+//! The transfer engine: moves many objects between the cache and a remote
+//! in parallel (`transfer.jobs`), retrying transient failures with
+//! exponential backoff ([`retry`]), skipping what the other side already
+//! has, and showing progress on a terminal. Its verbs are all that
+//! commands use of a remote: [`Transfer::upload`], [`Transfer::download`],
+//! [`Transfer::exists`], [`Transfer::list`], [`Transfer::delete`],
+//! [`Transfer::verify`]. Delayed smudges have their own fetcher
+//! ([`delay`]). Everything runs on the one [`crate::runtime`].
+
+pub mod delay;
+pub mod retry;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::runtime::Runtime;
+
+pub use delay::{DelayFetcher, LazyFetcher, route};
+pub use retry::{ATTEMPTS, with_retries};
+
+use crate::cache::Cache;
+use crate::oid::Oid;
+use crate::pointer::Pointer;
+use crate::remote::{Remote, RemoteError};
+use crate::ui;
+
+/// What a batch transfer did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Objects moved.
+    pub transferred: Vec<Oid>,
+    /// Objects the destination already had.
+    pub skipped: Vec<Oid>,
+    /// Objects that failed, with why.
+    pub failed: Vec<(Oid, RemoteError)>,
+    /// Bytes moved.
+    pub bytes: u64,
+}
+
+/// A remote and a cache to move objects between, `jobs` at a time.
+pub struct Transfer {
+    rt: &'static Runtime,
+    remote: Arc<dyn Remote>,
+    cache: Cache,
+    jobs: usize,
+}
+
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    if ui::verbosity() < ui::Verbosity::Normal || !std::io::stderr().is_terminal() || total == 0 {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// The first occurrence of each object, in order.
+fn unique(wanted: &[Pointer]) -> Vec<Pointer> {
+    let mut seen = HashSet::new();
+    wanted
+        .iter()
+        .filter(|p| seen.insert(p.oid))
+        .copied()
+        .collect()
+}
+
+/// Runs `op` on every item, `jobs` at a time, on the runtime, and collects
+/// each item with its outcome (in completion order, or in item order when
+/// `ordered`): the one stream loop every batch of remote calls shares.
+pub fn each<T, R, F, Fut>(jobs: usize, items: Vec<T>, ordered: bool, op: F) -> Vec<(T, R)>
+where
+    T: Clone,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R>,
+{
+    let tasks = futures_util::stream::iter(items).map(|item| {
+        let fut = op(item.clone());
+        async move { (item, fut.await) }
+    });
+    if ordered {
+        crate::runtime::block_on(tasks.buffered(jobs.max(1)).collect())
+    } else {
+        crate::runtime::block_on(tasks.buffer_unordered(jobs.max(1)).collect())
+    }
+}
+
+impl Transfer {
+    /// An engine for `remote` with `jobs` transfers in flight.
+    pub fn new(remote: Arc<dyn Remote>, cache: Cache, jobs: usize) -> std::io::Result<Transfer> {
+        Ok(Transfer {
+            rt: crate::runtime::get()?,
+            remote,
+            cache,
+            jobs: jobs.max(1),
+        })
+    }
+
+    /// The remote's name.
+    pub fn remote_name(&self) -> &str {
+        self.remote.name()
+    }
+
+    /// Runs `op` on every item, `jobs` at a time (see [`each`]).
+    fn each<T, R, F, Fut>(&self, items: Vec<T>, ordered: bool, op: F) -> Vec<(T, R)>
+    where
+        T: Clone,
+        F: Fn(T) -> Fut,
+        Fut: Future<Output = R>,
+    {
+        each(self.jobs, items, ordered, op)
+    }
+
+    /// Downloads the objects the cache lacks.
+    pub fn download(&self, wanted: &[Pointer]) -> Report {
+        let mut report = Report::default();
+        let mut todo: Vec<Pointer> = Vec::new();
+        for p in unique(wanted) {
+            if self.cache.contains(&p.oid) {
+                report.skipped.push(p.oid);
+            } else {
+                todo.push(p);
+            }
+        }
+        let bar = progress_bar(todo.iter().map(|p| p.size).sum(), "Downloading");
+        let results = self.each(todo, false, |p| {
+            let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
+            async move {
+                let r = with_retries(|| remote.download(&p.oid, &cache)).await;
+                if r.is_ok() {
+                    bar.inc(p.size);
+                }
+                r
+            }
+        });
+        bar.finish_and_clear();
+        for (p, r) in results {
+            match r {
+                Ok(n) => {
+                    report.bytes += n;
+                    report.transferred.push(p.oid);
+                }
+                Err(e) => report.failed.push((p.oid, e)),
+            }
+        }
+        report
+    }
+
+    /// Uploads the objects the remote lacks. Objects missing from the cache
+    /// fail (unless the remote has them already).
+    pub fn upload(&self, wanted: &[Pointer]) -> Report {
+        let todo = unique(wanted);
+        let bar = progress_bar(todo.iter().map(|p| p.size).sum(), "Uploading");
+        let results = self.each(todo, false, |p| {
+            let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
+            async move {
+                let r = async {
+                    if with_retries(|| remote.contains(&p.oid, Some(p.size))).await? {
+                        return Ok(false);
+                    }
+                    // Corruption never spreads: the object is hashed
+                    // before any of it leaves (and quarantined when it is
+                    // bad).
+                    let c = cache.clone();
+                    tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))
+                        .await
+                        .map_err(|e| RemoteError::Failed {
+                            remote: remote.name().to_string(),
+                            message: e.to_string(),
+                        })??;
+                    with_retries(|| remote.upload(&p.oid, p.size, &cache)).await?;
+                    Ok(true)
+                }
+                .await;
+                bar.inc(p.size);
+                r
+            }
+        });
+        bar.finish_and_clear();
+        let mut report = Report::default();
+        for (p, r) in results {
+            match r {
+                Ok(true) => {
+                    report.bytes += p.size;
+                    report.transferred.push(p.oid);
+                }
+                Ok(false) => report.skipped.push(p.oid),
+                Err(e) => report.failed.push((p.oid, e)),
+            }
+        }
+        report
+    }
+
+    /// Which of `oids` the remote holds.
+    pub fn exists(&self, oids: &[Oid]) -> Result<HashSet<Oid>, RemoteError> {
+        let results = self.each(oids.to_vec(), false, |oid| {
+            let remote = self.remote.clone();
+            async move { with_retries(|| remote.contains(&oid, None)).await }
+        });
+        let mut held = HashSet::new();
+        for (oid, r) in results {
+            if r? {
+                held.insert(oid);
+            }
+        }
+        Ok(held)
+    }
+
+    /// Which of `oids` the remote lacks (`status --remote`), in order.
+    pub fn missing_on_remote(&self, oids: &[Oid]) -> Result<Vec<Oid>, RemoteError> {
+        let held = self.exists(oids)?;
+        Ok(oids.iter().filter(|o| !held.contains(o)).copied().collect())
+    }
+
+    /// Every object on the remote.
+    pub fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        self.rt.block_on(self.remote.list())
+    }
+
+    /// Deletes one object from the remote (gc).
+    pub fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
+        self.rt.block_on(self.remote.delete(oid))
+    }
+
+    /// Removes what interrupted uploads left on the remote (gc); returns
+    /// the files and bytes removed.
+    pub fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
+        self.rt.block_on(self.remote.remove_stale_temps())
+    }
+
+    /// Downloads each of `oids` into a scratch cache, verifying it, and
+    /// returns those that are corrupt or unreadable, with why, in order
+    /// (`fsck --remote`). Nothing enters the engine's cache.
+    pub fn verify(&self, oids: &[Oid]) -> std::io::Result<Vec<(Oid, RemoteError)>> {
+        let scratch = tempfile::tempdir()?;
+        let cache = Cache::new(scratch.path());
+        let results = self.each(oids.to_vec(), true, |oid| {
+            let (remote, cache) = (self.remote.clone(), cache.clone());
+            async move {
+                let r = with_retries(|| remote.download(&oid, &cache)).await;
+                let _ = cache.remove(&oid);
+                r
+            }
+        });
+        Ok(results
+            .into_iter()
+            .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
+            .collect())
+    }
+}
