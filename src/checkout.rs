@@ -265,7 +265,18 @@ pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
         if !src.metadata().is_ok_and(|m| m.len() == p.size) {
             continue;
         }
-        match crate::fsutil::dedupe(&src, &obj, p.size) {
+        // A range can come back unshared while the filesystem still has
+        // the file's new blocks in flight (XFS's copy-on-write fork): once
+        // its data is on disk, one more pass shares the rest.
+        let shared = crate::fsutil::dedupe(&src, &obj, p.size).and_then(|n| {
+            if n < p.size {
+                src.sync_data()?;
+                crate::fsutil::dedupe(&src, &obj, p.size)
+            } else {
+                Ok(n)
+            }
+        });
+        match shared {
             Ok(n) => crate::ui::verbose(&format!(
                 "git-dvc: {path} shares {n} bytes with its cache object"
             )),

@@ -138,6 +138,7 @@ pub fn dedupe(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<u64> {
     use std::os::fd::AsRawFd;
     const STEP: u64 = 16 << 20;
     let mut done = 0;
+    let mut retries = 0;
     while done < len {
         let mut range = DedupeRange {
             src_offset: done,
@@ -155,14 +156,30 @@ pub fn dedupe(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<u64> {
         // by `dest_count` (here 1) `file_dedupe_range_info` records and
         // writes their results; `DedupeRange` is exactly that layout
         // (repr(C)), lives for the call, and is not aliased.
-        unsafe {
+        let called = unsafe {
             rustix::ioctl::ioctl(
                 src,
                 rustix::ioctl::Updater::<FIDEDUPERANGE, DedupeRange>::new(&mut range),
-            )?;
-        }
-        if range.status < 0 {
-            return Err(io::Error::from_raw_os_error(-range.status));
+            )
+        };
+        let errno = match called {
+            Err(e) => Some(e),
+            Ok(()) if range.status < 0 => Some(rustix::io::Errno::from_raw_os_error(-range.status)),
+            Ok(()) => None,
+        };
+        if let Some(e) = errno {
+            // The filesystem is busy with the range (writeback, a
+            // concurrent remap): a moment later it usually is not.
+            let transient = matches!(
+                e,
+                rustix::io::Errno::AGAIN | rustix::io::Errno::BUSY | rustix::io::Errno::INTR
+            );
+            if transient && retries < 5 {
+                retries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+            return Err(e.into());
         }
         // FILE_DEDUPE_RANGE_DIFFERS (1), or nothing shared: stop there.
         if range.status != 0 || range.bytes_deduped == 0 {
