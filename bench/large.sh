@@ -129,8 +129,9 @@ if [ "$XFS" = 1 ]; then
     else
         mb=$(echo "$SIZES" | awk '{print $1}')
         img="$BENCH_DIR/xfs.img" mnt="$BENCH_DIR/xfs"
+        rm -f "$img"
         truncate -s $(( (mb * 4 + 512) ))M "$img"
-        mkfs.xfs -q -m reflink=1 "$img"
+        mkfs.xfs -q -f -m reflink=1 "$img"
         mkdir -p "$mnt"
         if mount -o loop "$img" "$mnt"; then
             for tool in $TOOLS; do
