@@ -160,6 +160,18 @@ pub fn dvc_filtered(
     repo: &crate::repo::Repo,
     paths: &[&[u8]],
 ) -> Result<Vec<bool>, crate::error::Error> {
+    dvc_filtered_with(repo, paths, &[], &[])
+}
+
+/// [`dvc_filtered`], asking `git <before> check-attr -z --stdin <after>
+/// filter`: `-c core.attributesFile=…` before, `--source=<tree>` after
+/// (what a migration asks about a tree it has not checked out).
+pub fn dvc_filtered_with(
+    repo: &crate::repo::Repo,
+    paths: &[&[u8]],
+    before: &[String],
+    after: &[String],
+) -> Result<Vec<bool>, crate::error::Error> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -168,7 +180,11 @@ pub fn dvc_filtered(
         input.extend_from_slice(p);
         input.push(0);
     }
-    let out = repo.git_with_input(["check-attr", "-z", "--stdin", "filter"], &input)?;
+    let mut args: Vec<String> = before.to_vec();
+    args.extend(["check-attr".into(), "-z".into(), "--stdin".into()]);
+    args.extend(after.iter().cloned());
+    args.push("filter".into());
+    let out = repo.git_with_input(&args, &input)?;
     // `<path>\0filter\0<value>\0` per path, in input order.
     let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
     let mut by_path = std::collections::HashMap::new();

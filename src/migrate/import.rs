@@ -39,32 +39,8 @@ impl ImportConverter {
 
 /// The paths of `candidates` whose `filter` attribute is `dvc` at `tree`.
 fn filtered(repo: &Repo, tree: GitOid, candidates: &[&str]) -> Result<Vec<bool>, Error> {
-    let mut input = Vec::new();
-    for p in candidates {
-        input.extend_from_slice(p.as_bytes());
-        input.push(0);
-    }
-    let out = repo.git_with_input(
-        [
-            "check-attr".to_string(),
-            "-z".into(),
-            "--stdin".into(),
-            format!("--source={tree}"),
-            "filter".into(),
-        ],
-        &input,
-    )?;
-    let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
-    let mut by_path = HashMap::new();
-    for rec in fields.chunks(3) {
-        if let [path, _, value] = rec {
-            by_path.insert(*path, *value == b"dvc");
-        }
-    }
-    Ok(candidates
-        .iter()
-        .map(|p| by_path.get(p.as_bytes()).copied().unwrap_or(false))
-        .collect())
+    let paths: Vec<&[u8]> = candidates.iter().map(|p| p.as_bytes()).collect();
+    crate::attributes::dvc_filtered_with(repo, &paths, &[], &[format!("--source={tree}")])
 }
 
 impl Converter for ImportConverter {
@@ -162,32 +138,14 @@ fn dry_filtered(
     }
     std::io::Write::write_all(&mut tmp, text.as_bytes())
         .map_err(|e| Error::io("cannot write", tmp.path().display(), e))?;
-    let mut input = Vec::new();
-    for p in candidates {
-        input.extend_from_slice(p.as_bytes());
-        input.push(0);
-    }
-    let out = repo.git_with_input(
-        [
+    let paths: Vec<&[u8]> = candidates.iter().map(|p| p.as_bytes()).collect();
+    crate::attributes::dvc_filtered_with(
+        repo,
+        &paths,
+        &[
             "-c".to_string(),
             format!("core.attributesFile={}", tmp.path().display()),
-            "check-attr".into(),
-            "-z".into(),
-            "--stdin".into(),
-            format!("--source={tree}"),
-            "filter".into(),
         ],
-        &input,
-    )?;
-    let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
-    let mut by_path = HashMap::new();
-    for rec in fields.chunks(3) {
-        if let [path, _, value] = rec {
-            by_path.insert(*path, *value == b"dvc");
-        }
-    }
-    Ok(candidates
-        .iter()
-        .map(|p| by_path.get(p.as_bytes()).copied().unwrap_or(false))
-        .collect())
+        &[format!("--source={tree}")],
+    )
 }
