@@ -60,13 +60,13 @@ pub fn modified_paths(repo: &Repo) -> Result<HashSet<String>> {
 /// The pointer for the file at `path`: parsed when it is one, else its
 /// content hashed (not stored). `None` for an empty file.
 pub fn pointer_of(path: &Path) -> Result<Option<Pointer>> {
-    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = File::open(path).with_context(|| format!("cannot read ({})", path.display()))?;
     let mut reader = BufReader::with_capacity(crate::IO_BUF, file);
     let mut head = Vec::with_capacity(MAX_POINTER_SIZE + 1);
     (&mut reader)
         .take(MAX_POINTER_SIZE as u64 + 1)
         .read_to_end(&mut head)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| format!("cannot read ({})", path.display()))?;
     if head.is_empty() {
         return Ok(None);
     }
@@ -74,7 +74,7 @@ pub fn pointer_of(path: &Path) -> Result<Option<Pointer>> {
         return Ok(Some(p));
     }
     let (oid, size) = Oid::hash_reader((&head[..]).chain(reader))
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| format!("cannot read ({})", path.display()))?;
     Ok(Some(Pointer::new(oid, size)))
 }
 
@@ -120,8 +120,8 @@ pub fn worktree_side(repo: &Repo) -> Result<Side> {
             WorktreeState::Missing => continue,
             WorktreeState::Content if modified.contains(&f.path) => {
                 let path = root.join(&f.path);
-                let file =
-                    File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let file = File::open(&path)
+                    .with_context(|| format!("cannot read ({})", path.display()))?;
                 let (oid, size) =
                     Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))?;
                 if size > 0 {

@@ -85,7 +85,7 @@ pub enum ConfigError {
     #[error("no default remote: add one with `git dvc remote add -d <name> <url>`")]
     NoDefaultRemote,
     /// A remote that is not configured was named.
-    #[error("no such remote: {0}")]
+    #[error("no such remote ({0})")]
     NoSuchRemote(String),
     /// The first word of `push`/`fetch` names neither a configured remote
     /// nor a revision: most likely a mistyped remote.

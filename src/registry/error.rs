@@ -8,7 +8,7 @@ use crate::remote::RemoteError;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The source cannot be cloned.
-    #[error("cannot clone the source {url}: {message}")]
+    #[error("cannot clone the source: {message} ({url})")]
     Clone {
         /// The source.
         url: String,

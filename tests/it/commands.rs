@@ -249,7 +249,7 @@ fn remotes_are_edited_in_the_layered_config() {
     );
     assert_eq!(String::from_utf8(r.read(".gitdvc.toml")).unwrap(), "");
     let out = r.dvc_run(["remote", "remove", "storage"]);
-    assert_eq!(out.stderr, "git-dvc: error: no such remote: storage\n");
+    assert_eq!(out.stderr, "git-dvc: error: no such remote (storage)\n");
 }
 
 #[test]
