@@ -127,12 +127,7 @@ pub fn rewrite_commit(
     let odb = repo.odb()?;
     let obj = odb.read(id)?;
     let data = obj.data();
-    let split = data
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|i| i + 1)
-        .unwrap_or(data.len());
-    let (header, message) = data.split_at(split);
+    let (header, message) = split_header(data);
     let commit = repo.find_commit(id)?;
     if commit.tree_id() == tree && commit.parent_ids().eq(parents.iter().copied()) {
         return Ok(id);
@@ -160,18 +155,23 @@ pub fn rewrite_commit(
     Ok(odb.write(ObjectType::Commit, &out)?)
 }
 
+/// A commit's or tag's raw bytes split after the header's last line (its
+/// newline kept in the header): the message, blank line first, is the rest.
+fn split_header(data: &[u8]) -> (&[u8], &[u8]) {
+    let split = data
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(data.len(), |i| i + 1);
+    data.split_at(split)
+}
+
 /// Writes a copy of annotated tag `id` pointing at `target` (its
 /// signature, which would no longer match, is dropped).
 pub fn rewrite_tag(repo: &git2::Repository, id: GitOid, target: GitOid) -> Result<GitOid, Error> {
     let odb = repo.odb()?;
     let obj = odb.read(id)?;
     let data = obj.data();
-    let split = data
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map(|i| i + 1)
-        .unwrap_or(data.len());
-    let (header, message) = data.split_at(split);
+    let (header, message) = split_header(data);
     let mut out = Vec::with_capacity(data.len());
     for line in header.split_inclusive(|&b| b == b'\n') {
         if line.starts_with(b"object ") {
