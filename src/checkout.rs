@@ -369,8 +369,7 @@ fn write_direct(
     tmp.as_file()
         .set_modified(mtime)
         .map_err(io_err("cannot set the time of"))?;
-    tmp.persist(dest)
-        .map_err(|e| io_err("cannot replace")(e.error))?;
+    crate::fsutil::replace(tmp, dest).map_err(io_err("cannot replace"))?;
     Ok(())
 }
 
