@@ -2,7 +2,9 @@
 # git-dvc large-file benchmark: add+commit, switch between two versions, and
 # `git status` right after, for big files (default 1 GiB and 2 GiB), side by
 # side with git-lfs and the floor (`openssl dgst -sha256` + `cp`; `cp` of the
-# version switched to). Peak memory of the largest process of each command,
+# version switched to into a new file; `cp-over`: `cp` over the other version,
+# as a switch replaces it; `cp+sha`: that and `openssl dgst` of the version at
+# once, the floor of a verified switch on two cores). Peak memory of the largest process of each command,
 # and (as root, with xfsprogs) the disk that cache + worktree take on a
 # loop-mounted reflink XFS. See bench/README.md.
 #
@@ -115,6 +117,13 @@ for mb in $SIZES; do
             floor)
                 hf "$mb MiB switch v2->v1" floor "rm -f $WORK/floor.bin && sync" "cp $v1 $WORK/floor.bin"
                 hf "$mb MiB switch v1->v2" floor "rm -f $WORK/floor.bin && sync" "cp $v2 $WORK/floor.bin"
+                # What a switch really does: replace the other version (its
+                # blocks freed, as Git's unlink frees them), and with
+                # verify-on-read also hash the object, on the second core.
+                hf "$mb MiB switch v2->v1" cp-over "cp $v2 $WORK/floor.bin && sync" "cp $v1 $WORK/floor.bin"
+                hf "$mb MiB switch v1->v2" cp-over "cp $v1 $WORK/floor.bin && sync" "cp $v2 $WORK/floor.bin"
+                hf "$mb MiB switch v2->v1" cp+sha "cp $v2 $WORK/floor.bin && sync" "openssl dgst -sha256 $v1 >/dev/null & cp $v1 $WORK/floor.bin; wait"
+                hf "$mb MiB switch v1->v2" cp+sha "cp $v1 $WORK/floor.bin && sync" "openssl dgst -sha256 $v2 >/dev/null & cp $v2 $WORK/floor.bin; wait"
                 ;;
         esac
     done

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-TOOLS = ["git-dvc", "git-lfs", "dvc", "floor"]
+TOOLS = ["git-dvc", "git-lfs", "dvc", "floor", "cp-over", "cp+sha"]
 
 
 def read_tsv(path):
