@@ -7,11 +7,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc;
 
-use indicatif::ProgressBar;
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::{progress_bar, with_retries};
+use super::{Progress, with_retries};
 use crate::cache::Cache;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
@@ -62,7 +61,7 @@ pub struct DelayFetcher {
     pending: HashMap<Oid, Vec<String>>,
     failures: Vec<(String, RemoteError)>,
     /// Bytes of delayed downloads, on a terminal (`git clone` shows it).
-    bar: Option<ProgressBar>,
+    bar: Option<Progress>,
 }
 
 /// True when `path` is `prefix` or lies below it (`a/b` in `a`, not in
@@ -127,19 +126,19 @@ impl DelayFetcher {
         // Created on the first download: the total grows as Git asks.
         let bar = match &self.bar {
             Some(bar) => {
-                bar.inc_length(pointer.size);
+                bar.grow(pointer.size);
                 bar.clone()
             }
             None => self
                 .bar
-                .insert(progress_bar(pointer.size, "git-dvc: downloading"))
+                .insert(Progress::new("git-dvc: downloading", 1, pointer.size))
                 .clone(),
         };
         let (cache, tx, limit) = (self.cache.clone(), self.tx.clone(), self.limit.clone());
         self.rt.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let r = with_retries(|| remote.download(&pointer.oid, &cache)).await;
-            bar.inc(pointer.size);
+            bar.object_done(pointer.size);
             let _ = tx.send((pointer.oid, r));
         });
         true
@@ -159,7 +158,7 @@ impl DelayFetcher {
     /// summary warning lists the files left as pointers).
     pub fn finish(&mut self) -> Option<String> {
         if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+            bar.finish();
         }
         self.failures.sort_by(|a, b| a.0.cmp(&b.0));
         let why = self.failures.first().map(|(path, e)| {

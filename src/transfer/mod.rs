@@ -8,25 +8,24 @@
 //! ([`delay`]). Everything runs on the one [`crate::runtime`].
 
 pub mod delay;
+pub mod progress;
 pub mod retry;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::runtime::Runtime;
 
 pub use delay::{DelayFetcher, LazyFetcher, route};
+pub use progress::Progress;
 pub use retry::{ATTEMPTS, with_retries};
 
 use crate::cache::Cache;
 use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::remote::{Remote, RemoteError};
-use crate::ui;
 
 /// What a batch transfer did.
 #[derive(Debug, Default)]
@@ -47,22 +46,6 @@ pub struct Transfer {
     remote: Arc<dyn Remote>,
     cache: Cache,
     jobs: usize,
-}
-
-fn progress_bar(total: u64, what: &str) -> ProgressBar {
-    if ui::verbosity() < ui::Verbosity::Normal || !std::io::stderr().is_terminal() || total == 0 {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
 }
 
 /// The first occurrence of each object, in order.
@@ -132,18 +115,20 @@ impl Transfer {
                 todo.push(p);
             }
         }
-        let bar = progress_bar(todo.iter().map(|p| p.size).sum(), "Downloading");
+        let bar = Progress::new(
+            "Downloading",
+            todo.len() as u64,
+            todo.iter().map(|p| p.size).sum(),
+        );
         let results = self.each(todo, false, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
             async move {
                 let r = with_retries(|| remote.download(&p.oid, &cache)).await;
-                if r.is_ok() {
-                    bar.inc(p.size);
-                }
+                bar.object_done(p.size);
                 r
             }
         });
-        bar.finish_and_clear();
+        bar.finish();
         for (p, r) in results {
             match r {
                 Ok(n) => {
@@ -160,7 +145,11 @@ impl Transfer {
     /// fail (unless the remote has them already).
     pub fn upload(&self, wanted: &[Pointer]) -> Report {
         let todo = unique(wanted);
-        let bar = progress_bar(todo.iter().map(|p| p.size).sum(), "Uploading");
+        let bar = Progress::new(
+            "Uploading",
+            todo.len() as u64,
+            todo.iter().map(|p| p.size).sum(),
+        );
         let results = self.each(todo, false, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
             async move {
@@ -182,11 +171,11 @@ impl Transfer {
                     Ok(true)
                 }
                 .await;
-                bar.inc(p.size);
+                bar.object_done(p.size);
                 r
             }
         });
-        bar.finish_and_clear();
+        bar.finish();
         let mut report = Report::default();
         for (p, r) in results {
             match r {
@@ -244,14 +233,17 @@ impl Transfer {
     pub fn verify(&self, oids: &[Oid]) -> std::io::Result<Vec<(Oid, RemoteError)>> {
         let scratch = tempfile::tempdir()?;
         let cache = Cache::new(scratch.path());
+        let bar = Progress::new("Verifying", oids.len() as u64, 0);
         let results = self.each(oids.to_vec(), true, |oid| {
-            let (remote, cache) = (self.remote.clone(), cache.clone());
+            let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
             async move {
                 let r = with_retries(|| remote.download(&oid, &cache)).await;
                 let _ = cache.remove(&oid);
+                bar.object_done(0);
                 r
             }
         });
+        bar.finish();
         Ok(results
             .into_iter()
             .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))

@@ -503,3 +503,41 @@ fn http_credentials_from_git_credential() {
     );
     assert!(r.object(&sha256(&v)).exists());
 }
+
+/// On a terminal, a transfer shows one progress line that counts objects
+/// and bytes; in a pipe (scripts, CI logs) it prints only its summary.
+#[test]
+fn transfers_show_progress_on_a_terminal_only() {
+    let env = Env::new();
+    let (origin, store, _files) = origin_with_dir_remote(&env);
+    let http = HttpServer::start(&store);
+    // Slow enough that the line is drawn before the last object lands.
+    http.faults.delay_ms.store(200, Ordering::SeqCst);
+    origin.dvc(["remote", "set", "storage", "url", &http.url]);
+    fs::remove_dir_all(origin.cache()).unwrap();
+    // `script` runs the command on a pseudo-terminal and copies what it
+    // drew to stdout.
+    let out = env.ok(
+        &origin.path,
+        "script",
+        ["-qefc", "git-dvc fetch", "/dev/null"],
+    );
+    assert!(
+        out.stdout.contains("Downloading 0/12 objects ["),
+        "{:?}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("0 B/234.44 KiB"), "{:?}", out.stdout);
+    assert!(
+        out.stdout
+            .ends_with("Downloaded 12 objects (234.4 KiB) from 'storage'.\r\n"),
+        "{:?}",
+        out.stdout
+    );
+    fs::remove_dir_all(origin.cache()).unwrap();
+    let out = origin.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 12 objects (234.4 KiB) from 'storage'.\n"
+    );
+}
