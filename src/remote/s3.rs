@@ -138,7 +138,11 @@ impl S3Remote {
             },
             SdkError::DispatchFailure(d) => {
                 let message = format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err));
-                if d.is_io() || d.is_timeout() {
+                // A connection dropped before the answer (a reset, a
+                // server restarting) is "other: transient" to the SDK.
+                let transient_other =
+                    d.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError);
+                if d.is_io() || d.is_timeout() || transient_other {
                     RemoteError::Transient { remote, message }
                 } else if message.contains("credentials") {
                     RemoteError::Denied { remote, message }

@@ -4,6 +4,7 @@ mod bad_input;
 mod commands;
 mod dvc_source;
 mod errors;
+mod faults;
 mod fuzz;
 mod harness;
 mod install;

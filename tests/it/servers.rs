@@ -42,6 +42,101 @@ pub(crate) struct Faults {
     in_flight: AtomicUsize,
     /// `user:password` required by Basic auth, when set.
     pub basic_auth: std::sync::Mutex<Option<String>>,
+    /// A flaky network in front of it.
+    pub flaky: Flaky,
+}
+
+/// A flaky network in front of a server: every `every`-th request gets a
+/// fault — a 500, a connection reset before any answer, a body cut half way
+/// (the full length announced), or a slow answer — in turn. A request (its
+/// method, path and range) is faulted at most once, so every transfer can
+/// finish with retries; whether it does is what the tests check.
+#[derive(Default)]
+pub(crate) struct Flaky {
+    /// Fault every `every`-th request (0: none).
+    pub every: AtomicUsize,
+    seen: AtomicUsize,
+    faulted: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The faults injected, by kind, in order.
+    pub injected: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Flaky {
+    fn pick(&self, req: &Request<Incoming>) -> Option<&'static str> {
+        let every = self.every.load(Ordering::SeqCst);
+        if every == 0 {
+            return None;
+        }
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        if n % every != every - 1 {
+            return None;
+        }
+        let range = req.headers().get("range").map(|v| v.as_bytes().to_vec());
+        let key = format!("{} {} {range:?}", req.method(), req.uri());
+        if !self.faulted.lock().unwrap().insert(key) {
+            return None;
+        }
+        let kinds = ["500", "reset", "cut body", "slow"];
+        let mut kind = kinds[(n / every) % kinds.len()];
+        // Only a GET's answer has a body to cut.
+        if kind == "cut body" && req.method() != Method::GET {
+            kind = "500";
+        }
+        self.injected.lock().unwrap().push(kind);
+        Some(kind)
+    }
+
+    /// Answers `req` through `inner`, unless this request gets a fault.
+    /// An `Err` makes hyper drop the connection: the client sees a reset.
+    pub(crate) async fn call<B, E, Fut>(
+        &self,
+        req: Request<Incoming>,
+        inner: impl FnOnce(Request<Incoming>) -> Fut,
+    ) -> Result<Response<Body>, std::io::Error>
+    where
+        Fut: std::future::Future<Output = Result<Response<B>, E>>,
+        B: hyper::body::Body<Data = Bytes> + Send + Sync + 'static,
+        B::Error: std::fmt::Display,
+        E: std::fmt::Display,
+    {
+        let fault = self.pick(&req);
+        match fault {
+            Some("500") => {
+                return Ok(respond(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<Error><Code>InternalError</Code><Message>injected</Message></Error>",
+                ));
+            }
+            Some("reset") => return Err(std::io::Error::other("injected reset")),
+            Some("slow") => tokio::time::sleep(Duration::from_millis(300)).await,
+            _ => {}
+        }
+        let resp = inner(req)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (parts, body) = resp.into_parts();
+        if fault == Some("cut body") && parts.status.is_success() {
+            let whole = body
+                .collect()
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .to_bytes();
+            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
+                Ok(Frame::data(whole.slice(..whole.len() / 2))),
+                Err(std::io::Error::other("injected cut")),
+            ];
+            let mut r = Response::from_parts(
+                parts,
+                BodyExt::boxed(StreamBody::new(futures_util::stream::iter(frames))),
+            );
+            r.headers_mut().insert("content-length", whole.len().into());
+            return Ok(r);
+        }
+        let body = body
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .boxed();
+        Ok(Response::from_parts(parts, body))
+    }
 }
 
 /// A static file server over a directory, like any web server exposing a
@@ -196,7 +291,11 @@ impl HttpServer {
                 let (root, faults) = (root2.clone(), faults2.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
-                        handle(req, root.clone(), faults.clone())
+                        let (root, faults) = (root.clone(), faults.clone());
+                        async move {
+                            let f = faults.clone();
+                            f.flaky.call(req, |req| handle(req, root, faults)).await
+                        }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(sock), svc)
@@ -216,6 +315,8 @@ impl HttpServer {
 pub(crate) struct S3Server {
     pub endpoint: String,
     pub root: PathBuf,
+    /// A flaky network in front of it.
+    pub flaky: Arc<Flaky>,
     _rt: Runtime,
 }
 
@@ -236,15 +337,25 @@ impl S3Server {
         let mut builder = s3s::service::S3ServiceBuilder::new(fs_impl);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
         let service = builder.build().into_shared();
+        let flaky = Arc::new(Flaky::default());
+        let flaky2 = flaky.clone();
         rt.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let service = service.clone();
+                let (service, flaky) = (service.clone(), flaky2.clone());
                 tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let (service, flaky) = (service.clone(), flaky.clone());
+                        async move {
+                            flaky
+                                .call(req, |req| hyper::service::Service::call(&service, req))
+                                .await
+                        }
+                    });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(sock), service)
+                        .serve_connection(TokioIo::new(sock), svc)
                         .await;
                 });
             }
@@ -252,6 +363,7 @@ impl S3Server {
         S3Server {
             endpoint,
             root: root.to_path_buf(),
+            flaky,
             _rt: rt,
         }
     }

@@ -1,0 +1,130 @@
+//! A flaky network: servers that answer a fraction of requests with a 500,
+//! a reset connection, a body cut half way or a slow answer. Push, fetch and
+//! a fresh clone still finish with every object correct, and a remote that
+//! serves wrong bytes is refused without anything being stored.
+
+use std::fs;
+use std::sync::atomic::Ordering;
+
+use crate::harness::{Env, Repo, data, sha256};
+use crate::servers::{Flaky, HttpServer, S3_KEY, S3_SECRET, S3Server, walk};
+
+/// Files of a repository with one small and one multi-part-sized object
+/// among many small ones.
+fn dataset() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = (0..24)
+        .map(|i| {
+            (
+                format!("data/{i:02}.bin"),
+                data(300 + i, 10_000 + 97 * i as usize),
+            )
+        })
+        .collect();
+    files.push(("data/big.bin".into(), data(399, 3 << 20)));
+    files
+}
+
+fn committed<'e>(env: &'e Env, url: &str, extra: &[&str]) -> Repo<'e> {
+    let r = env.repo("origin");
+    r.dvc(["track", "data/**"]);
+    for (path, bytes) in dataset() {
+        r.write(&path, &bytes);
+    }
+    let mut args = vec!["remote", "add", "-d", "storage", url];
+    args.extend_from_slice(extra);
+    r.dvc(args);
+    r.commit_all("dataset");
+    r
+}
+
+fn kinds(f: &Flaky) -> Vec<&'static str> {
+    let mut k = f.injected.lock().unwrap().clone();
+    k.sort_unstable();
+    k.dedup();
+    k
+}
+
+fn every_byte_in(r: &Repo<'_>) {
+    for (path, bytes) in dataset() {
+        assert!(r.read(&path) == bytes, "{path} differs");
+    }
+    assert_eq!(r.status(), "");
+}
+
+/// Push, fetch into an empty cache and a fresh clone, each through the
+/// flaky network, and each complete and byte for byte.
+fn survive(env: &Env, origin: &Repo<'_>, flaky: &Flaky) {
+    flaky.every.store(3, Ordering::SeqCst);
+    let out = origin.dvc_run(["push"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, "Uploaded 25 objects (3.3 MiB) to 'storage'.\n")
+    );
+    fs::remove_dir_all(origin.cache()).unwrap();
+    let out = origin.dvc_run(["fetch"]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, "Downloaded 25 objects (3.3 MiB) from 'storage'.\n")
+    );
+    let out = env.run(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    every_byte_in(&env.at(env.root().join("fresh")));
+    assert_eq!(kinds(flaky), ["500", "cut body", "reset", "slow"]);
+}
+
+#[test]
+fn push_fetch_and_clone_survive_a_flaky_http_remote() {
+    let env = Env::new();
+    let store = env.root().join("store");
+    let http = HttpServer::start(&store);
+    let origin = committed(&env, &http.url, &[]);
+    survive(&env, &origin, &http.faults.flaky);
+}
+
+fn s3_env(env: &Env) {
+    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
+    env.set_env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
+    env.set_env("AWS_REGION", "us-east-1");
+}
+
+#[test]
+fn push_fetch_and_clone_survive_a_flaky_s3_remote() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    s3_env(&env);
+    let origin = committed(&env, "s3://bucket/ds", &["--endpoint", &s3.endpoint]);
+    survive(&env, &origin, &s3.flaky);
+    assert_eq!(s3.objects("bucket/ds").len(), 25);
+}
+
+/// An S3 store whose copy of an object rotted: a fetch refuses it, names
+/// the object and the remote, and stores nothing; nor does a clone.
+#[test]
+fn an_s3_remote_serving_wrong_bytes_is_refused_and_nothing_is_stored() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    s3_env(&env);
+    let origin = committed(&env, "s3://bucket/ds", &["--endpoint", &s3.endpoint]);
+    origin.dvc(["push"]);
+    let (path, bytes) = &dataset()[3];
+    let oid = sha256(bytes);
+    let stored = s3.root.join("bucket/ds").join(&oid[..2]).join(&oid[2..]);
+    let mut rotten = fs::read(&stored).unwrap();
+    rotten[100] ^= 0x01;
+    fs::write(&stored, &rotten).unwrap();
+
+    fs::remove_dir_all(origin.cache()).unwrap();
+    let out = origin.dvc_run(["fetch"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: remote 'storage' served wrong content for object {oid} (it hashed to {}); nothing was stored ({path})\nDownloaded 24 objects (3.2 MiB) from 'storage'.\ngit-dvc: error: 1 of 25 objects failed to transfer (remote 'storage')\n",
+            sha256(&rotten)
+        )
+    );
+    let mut cached = Vec::new();
+    walk(&origin.cache(), &origin.cache(), &mut cached);
+    assert_eq!(cached.len(), 24, "{cached:?}");
+    assert!(!cached.iter().any(|c| c.contains(&oid[2..])), "{cached:?}");
+}
