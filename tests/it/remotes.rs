@@ -540,4 +540,19 @@ fn transfers_show_progress_on_a_terminal_only() {
         out.stderr,
         "Downloaded 12 objects (234.4 KiB) from 'storage'.\n"
     );
+    // A clone's filter draws the same line as Git hands it the files.
+    origin.commit_all("over http");
+    let out = env.ok(
+        env.root(),
+        "script",
+        ["-qefc", "git clone -q origin fresh", "/dev/null"],
+    );
+    assert!(
+        out.stdout.contains("git-dvc: downloading 0/1 object ["),
+        "{:?}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("/12 objects ["), "{:?}", out.stdout);
+    let out = env.ok(env.root(), "git", ["clone", "-q", "origin", "piped"]);
+    assert_eq!(out.stderr, "");
 }
