@@ -8,7 +8,7 @@
 //! ([`delay`]). Everything runs on the one [`crate::runtime`].
 
 pub mod delay;
-pub mod retry;
+pub use crate::remote::retry;
 
 use std::collections::HashSet;
 use std::future::Future;
