@@ -246,3 +246,73 @@ fn a_failed_part_download_over_http_is_retried_alone() {
     assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 5);
     assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
 }
+
+/// A download killed between parts leaves nothing under the object's name,
+/// only its locked temp file, which gc keeps while the download runs and
+/// removes once it is dead; a second fetch finishes the job.
+#[test]
+fn a_killed_download_in_parts_leaves_only_a_temp_that_gc_removes() {
+    let env = Env::new();
+    let (http, r, big) = http_with_big_file(&env);
+    fs::remove_dir_all(r.cache()).unwrap();
+    // Not in the worktree either (a refresh of the index would clean it
+    // back into the cache).
+    fs::remove_file(r.path.join("big.bin")).unwrap();
+    let tmp = r.cache().join("tmp");
+    let temps = || -> Vec<u64> {
+        fs::read_dir(&tmp)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("incoming-"))
+                    .map(|e| e.metadata().unwrap().len())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The first part comes at once, every later one after a long pause.
+    http.faults
+        .stall_later_parts_ms
+        .store(60_000, Ordering::SeqCst);
+    let mut child = env
+        .cmd(&r.path, "git-dvc")
+        .args(["fetch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !temps().iter().any(|n| *n >= 5 * MIB as u64) {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the first part never landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        !r.object(&sha256(&big)).exists(),
+        "nothing partial is visible"
+    );
+    let out = r.dvc(["gc"]);
+    assert_eq!(out.stderr, "Removed 0 objects (0 B) from the cache.\n");
+    assert_eq!(temps().len(), 1, "a running download's temp stays");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!r.object(&sha256(&big)).exists());
+    let out = r.dvc(["gc"]);
+    assert!(
+        out.stderr
+            .starts_with("Removed 0 objects (0 B) from the cache.\nRemoved 1 temp file ("),
+        "{}",
+        out.stderr
+    );
+    assert!(temps().is_empty());
+
+    http.faults.stall_later_parts_ms.store(0, Ordering::SeqCst);
+    let out = r.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 1 object (20.0 MiB) from 'storage'.\n"
+    );
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}

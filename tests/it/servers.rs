@@ -50,6 +50,9 @@ pub(crate) struct Faults {
     pub fail_range_at: std::sync::Mutex<Option<u64>>,
     /// Flip the first byte of every ranged answer starting at this offset.
     pub corrupt_range_at: std::sync::Mutex<Option<u64>>,
+    /// Delay ranged answers that do not start at 0 by this many ms (to
+    /// catch a download between parts).
+    pub stall_later_parts_ms: AtomicUsize,
 }
 
 /// The `first-last` of a `Range: bytes=first-last` header (last optional),
@@ -149,6 +152,10 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
             let (status, mut body, content_range) = match range {
                 Some(range) => {
                     let at = range.start as u64;
+                    let stall = f.stall_later_parts_ms.load(Ordering::SeqCst);
+                    if at > 0 && stall > 0 {
+                        tokio::time::sleep(Duration::from_millis(stall as u64)).await;
+                    }
                     {
                         let mut fail = f.fail_range_at.lock().unwrap();
                         if *fail == Some(at) {
