@@ -254,6 +254,42 @@ impl Cache {
         })
     }
 
+    /// Starts writing a new object in pieces at their offsets, in any
+    /// order (a download in parts); see [`RangedWriter`].
+    pub fn ranged_writer(&self) -> Result<RangedWriter, CacheError> {
+        let tmp = self.tmp_dir();
+        fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
+        let file =
+            locked_temp(&tmp, "incoming-").map_err(io_err("cannot create a temp file in", &tmp))?;
+        let reader = file
+            .as_file()
+            .try_clone()
+            .map_err(io_err("cannot open", file.path()))?;
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        // The hashing pass runs beside the download: whenever the written
+        // prefix grows, the new bytes are read back (from the page cache)
+        // and hashed, so little is left to hash when the last part lands.
+        let hasher = std::thread::Builder::new()
+            .name("git-dvc-hash".into())
+            .spawn(move || {
+                let mut h = crate::oid::Hasher::new();
+                let mut at = 0;
+                for upto in rx {
+                    hash_range(&reader, &mut h, at, upto)?;
+                    at = upto;
+                }
+                Ok((h, at, reader))
+            })
+            .map_err(io_err("cannot start hashing for", &tmp))?;
+        Ok(RangedWriter {
+            cache: self.clone(),
+            file,
+            written: std::sync::Mutex::new(Written::default()),
+            tx: Some(tx),
+            hasher: Some(hasher),
+        })
+    }
+
     /// Stores everything `reader` yields, returning its id and length.
     pub fn insert_reader(&self, reader: &mut impl Read) -> Result<(Oid, u64), CacheError> {
         let mut w = self.writer()?;
@@ -460,6 +496,115 @@ impl Write for ObjectWriter {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// Hashes bytes `from..to` of `file` into `h`.
+fn hash_range(file: &File, h: &mut crate::oid::Hasher, from: u64, to: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; crate::IO_BUF.min(usize::try_from(to - from).unwrap_or(usize::MAX))];
+    let mut at = from;
+    while at < to {
+        let want = buf
+            .len()
+            .min(usize::try_from(to - at).unwrap_or(usize::MAX));
+        let n = match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// The parts of a [`RangedWriter`] written so far: the prefix without
+/// holes, and the parts beyond it.
+#[derive(Default)]
+struct Written {
+    prefix: u64,
+    beyond: std::collections::BTreeMap<u64, u64>,
+}
+
+type HashOutcome = io::Result<(crate::oid::Hasher, u64, File)>;
+
+/// A new object written in pieces at their offsets, in any order: a
+/// download in parts. Like [`ObjectWriter`], the bytes go to a locked temp
+/// file in the cache (a killed download leaves only that, which gc
+/// removes), and the object enters the cache only through
+/// [`RangedWriter::commit_expecting`], when the whole file hashes to its
+/// id. Each finished part is announced with [`RangedWriter::done`]; the
+/// prefix without holes is hashed as it grows, on a thread of its own.
+pub struct RangedWriter {
+    cache: Cache,
+    file: tempfile::NamedTempFile,
+    written: std::sync::Mutex<Written>,
+    tx: Option<std::sync::mpsc::Sender<u64>>,
+    hasher: Option<std::thread::JoinHandle<HashOutcome>>,
+}
+
+impl RangedWriter {
+    /// Writes `buf` at `offset`. A part may be written again (a retry)
+    /// until it is announced [`done`](Self::done), never after.
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::write_all_at(self.file.as_file(), buf, offset)
+    }
+
+    /// Announces that bytes `range` are written for good.
+    pub fn done(&self, range: std::ops::Range<u64>) {
+        let mut w = self.written.lock().expect("not poisoned");
+        if range.start > w.prefix {
+            w.beyond.insert(range.start, range.end);
+            return;
+        }
+        w.prefix = w.prefix.max(range.end);
+        loop {
+            let prefix = w.prefix;
+            let Some((&start, &end)) = w.beyond.first_key_value() else {
+                break;
+            };
+            if start > prefix {
+                break;
+            }
+            w.beyond.remove(&start);
+            w.prefix = prefix.max(end);
+        }
+        if let Some(tx) = &self.tx {
+            // A hasher that stopped on an error reports it at commit.
+            let _ = tx.send(w.prefix);
+        }
+    }
+
+    /// Finishes the object: the file is hashed to its end (what the
+    /// hashing thread has not done yet) and, when it hashes to `expected`,
+    /// renamed into place; otherwise nothing is stored. Returns its length.
+    pub fn commit_expecting(mut self, expected: &Oid) -> Result<u64, CacheError> {
+        let path = self.file.path().to_path_buf();
+        let read_err = io_err("cannot read", &path);
+        drop(self.tx.take());
+        let outcome = self
+            .hasher
+            .take()
+            .expect("joined once")
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
+        let (mut h, at, reader) = outcome.map_err(read_err)?;
+        let len = reader
+            .metadata()
+            .map_err(io_err("cannot stat", &path))?
+            .len();
+        hash_range(&reader, &mut h, at, len).map_err(io_err("cannot read", &path))?;
+        let actual = h.finish();
+        if actual != *expected {
+            return Err(CacheError::Mismatch {
+                expected: *expected,
+                actual,
+            });
+        }
+        self.cache.install(self.file, expected)?;
+        Ok(len)
     }
 }
 

@@ -94,6 +94,12 @@ Another cache directory, for example one shared by several clones; relative to t
 \fB[transfer] jobs\fR = \fIn\fR
 Transfers in flight at once (default 8).
 .TP
+\fB[transfer] part_size\fR = "\fI16MiB\fR"
+Objects larger than this (default 16MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) move in parts of this size: an S3 multipart upload, and ranged GETs from S3 and from HTTP servers that answer them (206; a server that answers 200 sends the object in one GET). The parts are written at their offsets into one temp file in the cache, and the object is hashed and renamed into place only when every byte matches its id. Each part is retried on its own; a multipart upload that fails is aborted. S3 needs parts of at least 5MiB (a smaller size is raised to it for uploads) and at most 10,000 parts (the size grows for larger objects). Memory stays at the parts in flight times a small buffer, whatever the object's size.
+.TP
+\fB[transfer] part_jobs\fR = \fIn\fR
+Parts of one object in flight at once (default 4), within each of the [transfer] jobs transfers.
+.TP
 \fB[checkout] direct_size\fR = "\fI64MiB\fR"
 Files at or above this size (default 32MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) do not pass through Git's smudge pipe, which Git holds whole in memory: on a checkout into the worktree git\-dvc answers with the pointer text and, when the Git command is done, writes the file itself from the cache (a reflink where the filesystem shares extents, else a kernel copy; the object is hashed while it is copied and the file is renamed into place only if it matches) and keeps the index's stat data true, so \fBgit status\fR stays clean without re\-reading them. A file git\-dvc could not write holds its pointer text, one warning names it, and \fBgit dvc checkout\fR completes it. Not honoured from \fI.gitdvc.toml\fR.
 .SH ENVIRONMENT

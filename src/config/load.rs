@@ -31,11 +31,23 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Parallel transfers.
     pub jobs: usize,
+    /// How big objects are split (`[transfer] part_size`, `part_jobs`).
+    pub parts: Parts,
     /// `[checkout] direct_size`: files this large or larger are written by
     /// git-dvc from the cache, never through Git's pipe.
     pub direct_size: u64,
     /// Keys that were ignored, phrased for one warning each.
     pub warnings: Vec<String>,
+}
+
+/// A size as a config file may give it: a byte count or a string such as
+/// `"64MiB"`.
+fn size_value(v: &toml::Value) -> Option<u64> {
+    match v {
+        toml::Value::Integer(n) => u64::try_from(*n).ok(),
+        toml::Value::String(s) => parse_size(s),
+        _ => None,
+    }
 }
 
 /// The user's config file path.
@@ -174,6 +186,7 @@ impl Config {
                 self.default_remote = core.remote;
             }
         }
+        let (mut bad_size, mut ignored_checkout, mut bad_part) = (false, false, false);
         if let Some(t) = layer.transfer {
             t.unknown
                 .keys()
@@ -181,8 +194,15 @@ impl Config {
             if let Some(j) = t.jobs {
                 self.jobs = j.max(1);
             }
+            if let Some(j) = t.part_jobs {
+                self.parts.jobs = j.max(1);
+            }
+            match t.part_size.as_ref().map(size_value) {
+                Some(Some(n)) if n > 0 => self.parts.size = n,
+                Some(_) => bad_part = true,
+                None => {}
+            }
         }
-        let (mut bad_size, mut ignored_checkout) = (false, false);
         if let Some(c) = layer.checkout {
             c.unknown
                 .keys()
@@ -192,11 +212,7 @@ impl Config {
             if !trusted && c.direct_size.is_some() {
                 ignored_checkout = true;
             }
-            match c.direct_size.as_ref().filter(|_| trusted).map(|v| match v {
-                toml::Value::Integer(n) => u64::try_from(*n).ok(),
-                toml::Value::String(s) => parse_size(s),
-                _ => None,
-            }) {
+            match c.direct_size.as_ref().filter(|_| trusted).map(size_value) {
                 Some(Some(n)) => self.direct_size = n,
                 Some(None) => bad_size = true,
                 None => {}
@@ -231,6 +247,11 @@ impl Config {
         if bad_size {
             self.warnings.push(format!(
                 "'checkout.direct_size' must be a size such as \"64MiB\" or a byte count; ignored ({shown})"
+            ));
+        }
+        if bad_part {
+            self.warnings.push(format!(
+                "'transfer.part_size' must be a size such as \"16MiB\" or a byte count above 0; ignored ({shown})"
             ));
         }
     }
@@ -275,7 +296,13 @@ impl Config {
             None => return Err(ConfigError::NoDefaultRemote),
         };
         match self.remotes.get(&name) {
-            Some(r) if r.url.is_some() => Ok((name, r.clone())),
+            Some(r) if r.url.is_some() => Ok((
+                name,
+                RemoteConfig {
+                    parts: self.parts,
+                    ..r.clone()
+                },
+            )),
             _ => Err(ConfigError::NoSuchRemote(name)),
         }
     }

@@ -15,8 +15,8 @@ mod schema;
 pub use editor::ConfigEditor;
 pub use load::{Config, Scope, scope_path, user_config_path};
 pub use schema::{
-    ConfigError, DEFAULT_DIRECT_SIZE, DEFAULT_JOBS, REPO_FILE, RemoteConfig, UrlKind, WARNED_ENV,
-    parse_size, validate_remote_name, validate_url,
+    ConfigError, DEFAULT_DIRECT_SIZE, DEFAULT_JOBS, DEFAULT_PART_JOBS, DEFAULT_PART_SIZE, Parts,
+    REPO_FILE, RemoteConfig, UrlKind, WARNED_ENV, parse_size, validate_remote_name, validate_url,
 };
 
 #[cfg(test)]
@@ -66,6 +66,36 @@ mod tests {
         assert_eq!(r.url.as_deref(), Some("s3://b/p"));
         assert_eq!(r.region.as_deref(), Some("us"));
         assert_eq!(r.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+    }
+
+    #[test]
+    fn part_settings_reach_the_remote() {
+        let mut cfg = Config::default();
+        assert_eq!(cfg.parts, Parts::default());
+        let layer = parse_layer(
+            "[transfer]\npart_size = \"8MiB\"\npart_jobs = 2\n[remote.s]\nurl = \"s3://b\"\n",
+            Path::new("/r/.gitdvc.toml"),
+        )
+        .unwrap();
+        cfg.apply(layer, Path::new("/r/.gitdvc.toml"), false);
+        assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+        let (_, rc) = cfg.remote(Some("s")).unwrap();
+        assert_eq!(
+            rc.parts,
+            Parts {
+                size: 8 << 20,
+                jobs: 2
+            }
+        );
+        for bad in ["\"lots\"", "0", "true"] {
+            let layer =
+                parse_layer(&format!("[transfer]\npart_size = {bad}\n"), Path::new("/c")).unwrap();
+            let mut cfg = Config::default();
+            cfg.apply(layer, Path::new("/c"), true);
+            assert_eq!(cfg.parts.size, DEFAULT_PART_SIZE);
+            assert_eq!(cfg.warnings.len(), 1, "{bad}: {:?}", cfg.warnings);
+        }
+        assert!(parse_layer("[transfer]\npart_jobs = -1\n", Path::new("/c")).is_err());
     }
 
     #[test]

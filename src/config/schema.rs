@@ -16,6 +16,33 @@ pub const DEFAULT_JOBS: usize = 8;
 
 pub use crate::ui::WARNED_ENV;
 
+/// Default `[transfer] part_size`: objects larger than this move in parts
+/// of this size (S3 multipart uploads, ranged GETs).
+pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
+
+/// Default `[transfer] part_jobs`: parts of one object in flight at once.
+pub const DEFAULT_PART_JOBS: usize = 4;
+
+/// How a big object is split for a transfer (`[transfer] part_size` and
+/// `part_jobs`). Memory stays bounded by the parts in flight, each holding
+/// only a small buffer, whatever the object's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// Bytes per part; objects at most this large move in one request.
+    pub size: u64,
+    /// Parts of one object in flight at once.
+    pub jobs: usize,
+}
+
+impl Default for Parts {
+    fn default() -> Parts {
+        Parts {
+            size: DEFAULT_PART_SIZE,
+            jobs: DEFAULT_PART_JOBS,
+        }
+    }
+}
+
 /// Default `[checkout] direct_size`: files at or above it are written by
 /// git-dvc itself, not through Git's smudge pipe (which Git buffers whole in
 /// memory). Low enough that no process grows past ~100 MiB on checkout.
@@ -162,6 +189,11 @@ pub struct RemoteConfig {
     pub profile: Option<String>,
     /// Refuse writes (registries served over HTTP).
     pub read_only: Option<bool>,
+    /// How big objects are split: `[transfer] part_size` and `part_jobs`,
+    /// attached by [`Config::remote`](super::Config::remote) (not a key of
+    /// the remote's table).
+    #[serde(skip)]
+    pub parts: Parts,
     #[serde(flatten, skip_serializing)]
     pub(super) unknown: BTreeMap<String, toml::Value>,
 }
@@ -192,6 +224,8 @@ pub(super) struct CacheSection {
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct TransferSection {
     pub(super) jobs: Option<usize>,
+    pub(super) part_size: Option<toml::Value>,
+    pub(super) part_jobs: Option<usize>,
     #[serde(flatten)]
     pub(super) unknown: BTreeMap<String, toml::Value>,
 }
@@ -292,7 +326,10 @@ pub(super) fn check_shape(doc: &toml::Table, path: &Path) -> Result<(), ConfigEr
     };
     section("core", &[("remote", Want::Str)])?;
     section("cache", &[("dir", Want::Str)])?;
-    section("transfer", &[("jobs", Want::Count)])?;
+    section(
+        "transfer",
+        &[("jobs", Want::Count), ("part_jobs", Want::Count)],
+    )?;
     section("remote", &[])?;
     if let Some(remotes) = doc.get("remote").and_then(toml::Value::as_table) {
         for (name, r) in remotes {

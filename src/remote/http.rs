@@ -4,6 +4,7 @@
 //! once per process, as git-lfs does.
 
 use std::io::Write;
+use std::ops::Range;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 
+use super::parts::{self, RangedGet, Reply};
 use super::{Remote, RemoteError, object_key};
 use crate::cache::Cache;
+use crate::config::Parts;
 use crate::oid::Oid;
 
 /// Username and password for Basic auth.
@@ -31,6 +34,7 @@ pub struct HttpRemote {
     base: String,
     client: Client,
     creds: Mutex<Option<Credentials>>,
+    parts: Parts,
 }
 
 impl HttpRemote {
@@ -50,7 +54,14 @@ impl HttpRemote {
             base: url.trim_end_matches('/').to_string(),
             client,
             creds: Mutex::new(None),
+            parts: Parts::default(),
         })
+    }
+
+    /// Splits big downloads as `parts` says (ranged GETs).
+    pub fn with_parts(mut self, parts: Parts) -> HttpRemote {
+        self.parts = parts;
+        self
     }
 
     fn url(&self, oid: &Oid) -> String {
@@ -162,7 +173,7 @@ impl Remote for HttpRemote {
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        super::download_via_raw(self, oid, cache).await
+        parts::download(self, oid, cache, self.parts).await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
@@ -231,6 +242,85 @@ impl Remote for HttpRemote {
             remote: self.name.clone(),
             message: "an HTTP remote cannot list its objects".into(),
         })
+    }
+}
+
+#[async_trait]
+impl RangedGet for HttpRemote {
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Reply, RemoteError> {
+        let url = format!("{}/{key}", self.base);
+        let header = format!("bytes={}-{}", range.start, range.end.saturating_sub(1));
+        let resp = self
+            .send(|| {
+                self.client
+                    .get(&url)
+                    .header(reqwest::header::RANGE, &header)
+            })
+            .await?;
+        let status = resp.status();
+        let partial = match status {
+            StatusCode::PARTIAL_CONTENT => {
+                let total = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parts::content_range_total(v, &range));
+                match total {
+                    Some(total) => Some(total),
+                    // A range of unknown total (`/*`) or not the one asked
+                    // for: read the object whole instead.
+                    None => return self.get_whole(&url, key).await,
+                }
+            }
+            // An empty object has no byte 0: read it whole.
+            StatusCode::RANGE_NOT_SATISFIABLE if range.start == 0 => {
+                return self.get_whole(&url, key).await;
+            }
+            s if s.is_success() => None,
+            s => return Err(self.get_error(s, &url, key)),
+        };
+        let len = resp.content_length();
+        let body = self.body(resp, url);
+        Ok(match partial {
+            Some(total) => Reply::Part { total, body },
+            None => Reply::Whole { len, body },
+        })
+    }
+}
+
+impl HttpRemote {
+    /// A plain GET of `url`, the whole object.
+    async fn get_whole(&self, url: &str, key: &str) -> Result<Reply, RemoteError> {
+        let resp = self.send(|| self.client.get(url)).await?;
+        match resp.status() {
+            s if s.is_success() => Ok(Reply::Whole {
+                len: resp.content_length(),
+                body: self.body(resp, url.to_string()),
+            }),
+            s => Err(self.get_error(s, url, key)),
+        }
+    }
+
+    /// The error for a GET answered `status`.
+    fn get_error(&self, status: StatusCode, url: &str, key: &str) -> RemoteError {
+        match status {
+            StatusCode::NOT_FOUND | StatusCode::GONE => RemoteError::KeyNotFound {
+                key: key.to_string(),
+                remote: self.name.clone(),
+            },
+            s => self.status_error(s, &format!("GET {url}")),
+        }
+    }
+
+    /// A response's body as chunks, its failures classified.
+    fn body(&self, resp: Response, url: String) -> parts::Body {
+        let name = self.name.clone();
+        Box::pin(resp.bytes_stream().map(move |c| {
+            c.map_err(|e| RemoteError::Transient {
+                remote: name.clone(),
+                message: format!("GET {url}: {}", error_chain(&e)),
+            })
+        }))
     }
 }
 

@@ -12,6 +12,8 @@
 
 pub mod dir;
 pub mod http;
+pub(crate) mod parts;
+pub mod retry;
 pub mod s3;
 
 use std::path::Path;
@@ -171,24 +173,6 @@ pub trait Remote: Send + Sync {
     ) -> Result<u64, RemoteError>;
 }
 
-/// A download for backends that stream: the bytes at the object's key go
-/// through [`Remote::get_raw`] into a new cache object, which is kept only
-/// if it hashes to `oid`.
-pub(crate) async fn download_via_raw<R: Remote + ?Sized>(
-    r: &R,
-    oid: &Oid,
-    cache: &Cache,
-) -> Result<u64, RemoteError> {
-    let mut w = cache.writer()?;
-    match r.get_raw(&object_key(oid), &mut w).await {
-        Ok(_) => w.commit_expecting(oid).map_err(|e| verify_err(r.name(), e)),
-        Err(RemoteError::KeyNotFound { remote, .. }) => {
-            Err(RemoteError::NotFound { oid: *oid, remote })
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// Where a failed raw write went wrong, as a remote error.
 pub(crate) fn sink_err(e: std::io::Error) -> RemoteError {
     RemoteError::Cache(CacheError::Io {
@@ -228,7 +212,9 @@ pub fn open(
         return Ok(guard(Arc::new(s3::S3Remote::new(name, rest, cfg)?)));
     }
     if url.starts_with("http://") || url.starts_with("https://") {
-        return Ok(guard(Arc::new(http::HttpRemote::new(name, url)?)));
+        return Ok(guard(Arc::new(
+            http::HttpRemote::new(name, url)?.with_parts(cfg.parts),
+        )));
     }
     let path = url.strip_prefix("file://").unwrap_or(url);
     let path = Path::new(path);

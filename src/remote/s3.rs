@@ -4,8 +4,14 @@
 //! credentials and `profile`), never from git-dvc's config. With a custom
 //! `endpoint`, path-style addressing is used, as S3-compatible stores
 //! expect. Uploads carry the object's SHA-256 — which *is* its id — as the
-//! S3 checksum, so the store itself rejects damaged bytes; large objects go
-//! up in parallel multipart chunks.
+//! S3 checksum, so the store itself rejects damaged bytes. Objects larger
+//! than `[transfer] part_size` go up as a multipart upload and come down as
+//! ranged GETs, `[transfer] part_jobs` parts at a time, each retried on its
+//! own ([`super::parts`]). Bodies stream from the file (unsigned payload:
+//! the object was hashed before the upload, and the store checks the
+//! SHA-256 of a single PUT), so memory does not grow with object size.
+
+use std::ops::Range;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -18,17 +24,20 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures_util::{StreamExt, TryStreamExt};
 use tokio::sync::OnceCell;
 
+use super::parts::{self, RangedGet, Reply, part_with_retries};
 use super::{Remote, RemoteError, object_key};
 use crate::cache::Cache;
-use crate::config::RemoteConfig;
+use crate::config::{Parts, RemoteConfig};
 use crate::oid::Oid;
 
-/// Objects at or above this size are uploaded in parts.
-const MULTIPART_THRESHOLD: u64 = 64 << 20;
-/// Size of each part of a multipart upload.
-const PART_SIZE: u64 = 32 << 20;
-/// Parts of one object in flight at once.
-const PART_JOBS: usize = 4;
+/// S3's smallest part (all but the last): a smaller `part_size` is raised
+/// to it for uploads.
+const MIN_PART: u64 = 5 << 20;
+/// S3's most parts in one upload: the part size grows for huge objects.
+const MAX_PARTS: u64 = 10_000;
+/// Read size of an upload body: the default 4 KiB costs a thread hop per
+/// read on tokio's file I/O.
+const BODY_BUF: usize = 256 << 10;
 
 /// Objects in a bucket, under a key prefix.
 pub struct S3Remote {
@@ -38,6 +47,7 @@ pub struct S3Remote {
     endpoint: Option<String>,
     region: Option<String>,
     profile: Option<String>,
+    parts: Parts,
     client: OnceCell<Client>,
 }
 
@@ -64,6 +74,7 @@ impl S3Remote {
             endpoint: cfg.endpoint.clone(),
             region: cfg.region.clone(),
             profile: cfg.profile.clone(),
+            parts: cfg.parts,
             client: OnceCell::new(),
         })
     }
@@ -157,6 +168,31 @@ impl S3Remote {
         }
     }
 
+    /// The size of each part of a multipart upload of `size` bytes.
+    fn upload_part_size(&self, size: u64) -> u64 {
+        self.parts.size.max(MIN_PART).max(size.div_ceil(MAX_PARTS))
+    }
+
+    /// A body streaming bytes `offset..offset + len` of `path`.
+    async fn file_body(
+        &self,
+        path: &std::path::Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, RemoteError> {
+        ByteStream::read_from()
+            .path(path)
+            .offset(offset)
+            .length(Length::Exact(len))
+            .buffer_size(BODY_BUF)
+            .build()
+            .await
+            .map_err(|e| RemoteError::Failed {
+                remote: self.name.clone(),
+                message: format!("cannot read {}: {e}", path.display()),
+            })
+    }
+
     async fn upload_multipart(
         &self,
         oid: &Oid,
@@ -174,70 +210,175 @@ impl S3Remote {
             .await
             .map_err(|e| self.classify(&format!("start upload of {oid}"), e))?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
-        let parts = size.div_ceil(PART_SIZE);
-        let result: Result<Vec<CompletedPart>, RemoteError> = futures_util::stream::iter(0..parts)
-            .map(|i| {
-                let (path, key, upload_id) = (path.clone(), key.clone(), upload_id.clone());
-                async move {
-                    let offset = i * PART_SIZE;
-                    let len = PART_SIZE.min(size - offset);
-                    let body = ByteStream::read_from()
-                        .path(&path)
-                        .offset(offset)
-                        .length(Length::Exact(len))
-                        .build()
-                        .await
-                        .map_err(|e| RemoteError::Failed {
-                            remote: self.name.clone(),
-                            message: format!("cannot read {}: {e}", path.display()),
-                        })?;
-                    let number = i as i32 + 1;
-                    let out = client
-                        .upload_part()
-                        .bucket(&self.bucket)
-                        .key(&key)
-                        .upload_id(&upload_id)
-                        .part_number(number)
-                        .body(body)
-                        .send()
-                        .await
-                        .map_err(|e| self.classify(&format!("upload part {number} of {oid}"), e))?;
-                    Ok(CompletedPart::builder()
-                        .part_number(number)
-                        .set_e_tag(out.e_tag().map(str::to_string))
-                        .build())
-                }
-            })
-            .buffered(PART_JOBS)
-            .try_collect()
-            .await;
-        let parts = match result {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(&key)
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
-                return Err(e);
-            }
-        };
-        client
-            .complete_multipart_upload()
+        let part_size = self.upload_part_size(size);
+        let result: Result<Vec<CompletedPart>, RemoteError> = async {
+            let parts: Vec<CompletedPart> =
+                futures_util::stream::iter(parts::split(size, part_size).enumerate())
+                    .map(|(i, range)| {
+                        let (path, key, upload_id) = (&path, &key, &upload_id);
+                        let number = i as i32 + 1;
+                        part_with_retries(move || {
+                            let range = range.clone();
+                            async move {
+                                let body = self
+                                    .file_body(path, range.start, range.end - range.start)
+                                    .await?;
+                                let out = client
+                                    .upload_part()
+                                    .bucket(&self.bucket)
+                                    .key(key)
+                                    .upload_id(upload_id)
+                                    .part_number(number)
+                                    .content_length((range.end - range.start) as i64)
+                                    .body(body)
+                                    .send()
+                                    .await
+                                    .map_err(|e| {
+                                        self.classify(&format!("upload part {number} of {oid}"), e)
+                                    })?;
+                                Ok(CompletedPart::builder()
+                                    .part_number(number)
+                                    .set_e_tag(out.e_tag().map(str::to_string))
+                                    .build())
+                            }
+                        })
+                    })
+                    .buffered(self.parts.jobs.max(1))
+                    .try_collect()
+                    .await?;
+            client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts.clone()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| self.classify(&format!("finish upload of {oid}"), e))?;
+            Ok(parts)
+        }
+        .await;
+        if let Err(e) = result {
+            // Parts of a failed upload would be kept (and billed) by the
+            // store until aborted.
+            let _ = client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The key below the bucket of `key` below the remote's root.
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+}
+
+#[async_trait]
+impl RangedGet for S3Remote {
+    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Reply, RemoteError> {
+        let full = self.full_key(key);
+        let r = self
+            .client()
+            .await
+            .get_object()
             .bucket(&self.bucket)
-            .key(&key)
-            .upload_id(&upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
+            .key(&full)
+            .range(format!(
+                "bytes={}-{}",
+                range.start,
+                range.end.saturating_sub(1)
+            ))
+            .send()
+            .await;
+        let out = match r {
+            Ok(o) => o,
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
+                return Err(RemoteError::KeyNotFound {
+                    key: key.to_string(),
+                    remote: self.name.clone(),
+                });
+            }
+            // An empty object has no byte 0: read it whole.
+            Err(SdkError::ServiceError(se))
+                if se.raw().status().as_u16() == 416 && range.start == 0 =>
+            {
+                return self.get_whole(key).await;
+            }
+            Err(e) => return Err(self.classify(&format!("download {full}"), e)),
+        };
+        let total =
+            match out.content_range() {
+                Some(cr) => Some(parts::content_range_total(cr, &range).ok_or_else(|| {
+                    RemoteError::Failed {
+                        remote: self.name.clone(),
+                        message: format!(
+                            "download {full}: asked for bytes {}-{}, the store answered {cr}",
+                            range.start,
+                            range.end.saturating_sub(1)
+                        ),
+                    }
+                })?),
+                None => None,
+            };
+        let len = out.content_length().and_then(|n| u64::try_from(n).ok());
+        let body = self.body(out.body, full);
+        Ok(match total {
+            Some(total) => Reply::Part { total, body },
+            None => Reply::Whole { len, body },
+        })
+    }
+}
+
+impl S3Remote {
+    /// A plain GetObject of `key`, the whole object.
+    async fn get_whole(&self, key: &str) -> Result<Reply, RemoteError> {
+        let full = self.full_key(key);
+        let out = self
+            .client()
+            .await
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&full)
             .send()
             .await
-            .map_err(|e| self.classify(&format!("finish upload of {oid}"), e))?;
-        Ok(())
+            .map_err(|e| self.classify(&format!("download {full}"), e))?;
+        let len = out.content_length().and_then(|n| u64::try_from(n).ok());
+        Ok(Reply::Whole {
+            len,
+            body: self.body(out.body, full),
+        })
+    }
+
+    /// A response body as chunks, its failures transient.
+    fn body(&self, body: ByteStream, full: String) -> parts::Body {
+        let name = self.name.clone();
+        Box::pin(futures_util::stream::try_unfold(body, move |mut body| {
+            let (name, full) = (name.clone(), full.clone());
+            async move {
+                match body.try_next().await {
+                    Ok(Some(chunk)) => Ok(Some((chunk, body))),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(RemoteError::Transient {
+                        remote: name,
+                        message: format!("download {full}: {e}"),
+                    }),
+                }
+            }
+        }))
     }
 }
 
@@ -267,21 +408,16 @@ impl Remote for S3Remote {
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        super::download_via_raw(self, oid, cache).await
+        parts::download(self, oid, cache, self.parts).await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
         cache.open(oid, size)?;
-        if size >= MULTIPART_THRESHOLD {
+        if size > self.upload_part_size(size) {
             return self.upload_multipart(oid, size, cache).await;
         }
         let path = cache.object_path(oid);
-        let body = ByteStream::from_path(&path)
-            .await
-            .map_err(|e| RemoteError::Failed {
-                remote: self.name.clone(),
-                message: format!("cannot read {}: {e}", path.display()),
-            })?;
+        let body = self.file_body(&path, 0, size).await?;
         self.client()
             .await
             .put_object()
@@ -313,11 +449,7 @@ impl Remote for S3Remote {
         key: &str,
         w: &mut (dyn std::io::Write + Send),
     ) -> Result<u64, RemoteError> {
-        let full = if self.prefix.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}/{key}", self.prefix)
-        };
+        let full = self.full_key(key);
         let r = self
             .client()
             .await

@@ -9,7 +9,7 @@
 
 pub mod delay;
 pub mod progress;
-pub mod retry;
+pub use crate::remote::retry;
 
 use std::collections::HashSet;
 use std::future::Future;

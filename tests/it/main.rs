@@ -12,6 +12,7 @@ mod integrity;
 mod large_files;
 mod man;
 mod migrate;
+mod parts;
 mod registry;
 mod registry_trust;
 mod remotes;

@@ -44,6 +44,17 @@ pub(crate) struct Faults {
     pub basic_auth: std::sync::Mutex<Option<String>>,
     /// A flaky network in front of it.
     pub flaky: Flaky,
+    /// GET requests answered with part of a file (206).
+    pub ranged: AtomicUsize,
+    /// Ignore `Range` and send the whole file (200), as some servers do.
+    pub ignore_range: AtomicBool,
+    /// Answer the next ranged GET starting at this offset with 500, once.
+    pub fail_range_at: std::sync::Mutex<Option<u64>>,
+    /// Flip the first byte of every ranged answer starting at this offset.
+    pub corrupt_range_at: std::sync::Mutex<Option<u64>>,
+    /// Delay ranged answers that do not start at 0 by this many ms (to
+    /// catch a download between parts).
+    pub stall_later_parts_ms: AtomicUsize,
 }
 
 /// A flaky network in front of a server: every `every`-th request gets a
@@ -139,6 +150,20 @@ impl Flaky {
     }
 }
 
+/// The `first-last` of a `Range: bytes=first-last` header (last optional),
+/// as a range of a file of `len` bytes; `None` when there is no such
+/// header or it asks for nothing inside the file.
+fn asked_range(req: &Request<Incoming>, len: usize) -> Option<std::ops::Range<usize>> {
+    let v = req.headers().get("range")?.to_str().ok()?;
+    let (first, last) = v.strip_prefix("bytes=")?.split_once('-')?;
+    let first: usize = first.parse().ok()?;
+    let end = match last {
+        "" => len,
+        l => len.min(l.parse::<usize>().ok()? + 1),
+    };
+    (first < end).then_some(first..end)
+}
+
 /// A static file server over a directory, like any web server exposing a
 /// directory remote.
 pub(crate) struct HttpServer {
@@ -207,7 +232,7 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
             if !head {
                 f.gets.fetch_add(1, Ordering::SeqCst);
             }
-            let Ok(mut body) = fs::read(&path) else {
+            let Ok(body) = fs::read(&path) else {
                 return respond(StatusCode::NOT_FOUND, "");
             };
             let len = body.len();
@@ -216,6 +241,40 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
                 r.headers_mut().insert("content-length", len.into());
                 return r;
             }
+            // A ranged answer is a 206 of the part; the faults below apply
+            // to whatever body goes out.
+            let range = asked_range(&req, len).filter(|_| !f.ignore_range.load(Ordering::SeqCst));
+            let (status, mut body, content_range) = match range {
+                Some(range) => {
+                    let at = range.start as u64;
+                    let stall = f.stall_later_parts_ms.load(Ordering::SeqCst);
+                    if at > 0 && stall > 0 {
+                        tokio::time::sleep(Duration::from_millis(stall as u64)).await;
+                    }
+                    {
+                        let mut fail = f.fail_range_at.lock().unwrap();
+                        if *fail == Some(at) {
+                            *fail = None;
+                            return respond(StatusCode::INTERNAL_SERVER_ERROR, "try again");
+                        }
+                    }
+                    f.ranged.fetch_add(1, Ordering::SeqCst);
+                    let mut part = body[range.clone()].to_vec();
+                    if *f.corrupt_range_at.lock().unwrap() == Some(at) {
+                        part[0] ^= 0xff;
+                    }
+                    let cr = format!("bytes {}-{}/{len}", range.start, range.end - 1);
+                    (StatusCode::PARTIAL_CONTENT, part, Some(cr))
+                }
+                None => (StatusCode::OK, body, None),
+            };
+            let len = body.len();
+            let headers = |r: &mut Response<Body>| {
+                r.headers_mut().insert("content-length", len.into());
+                if let Some(cr) = &content_range {
+                    r.headers_mut().insert("content-range", cr.parse().unwrap());
+                }
+            };
             if f.corrupt.load(Ordering::SeqCst) && !body.is_empty() {
                 body[0] ^= 0xff;
             }
@@ -229,11 +288,12 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
                 let mut r = Response::new(BodyExt::boxed(StreamBody::new(
                     futures_util::stream::iter(frames),
                 )));
-                r.headers_mut().insert("content-length", len.into());
+                *r.status_mut() = status;
+                headers(&mut r);
                 return r;
             }
-            let mut r = respond(StatusCode::OK, body);
-            r.headers_mut().insert("content-length", len.into());
+            let mut r = respond(status, body);
+            headers(&mut r);
             r
         }
         Method::PUT => {
@@ -317,7 +377,59 @@ pub(crate) struct S3Server {
     pub root: PathBuf,
     /// A flaky network in front of it.
     pub flaky: Arc<Flaky>,
+    pub faults: Arc<S3Faults>,
     _rt: Runtime,
+}
+
+/// What the S3 server saw, and its switchable misbehaviour, in front of
+/// s3s-fs.
+#[derive(Default)]
+pub(crate) struct S3Faults {
+    /// UploadPart requests seen (multipart uploads).
+    pub part_uploads: AtomicUsize,
+    /// GetObject requests with a `Range` header.
+    pub ranged_gets: AtomicUsize,
+    /// Answer this many UploadPart requests with 500 first.
+    pub fail_part_uploads: AtomicUsize,
+    /// Answer the next ranged GetObject starting at this offset with 500,
+    /// once.
+    pub fail_range_at: std::sync::Mutex<Option<u64>>,
+}
+
+/// The canned answer to a request the faults say to fail, counting what
+/// passes.
+fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>> {
+    let query = req.uri().query().unwrap_or("");
+    let fail = || {
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected</Message></Error>";
+        let mut r = Response::new(s3s::Body::from(xml.to_string()));
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        Some(r)
+    };
+    if req.method() == Method::PUT && query.contains("partNumber=") {
+        f.part_uploads.fetch_add(1, Ordering::SeqCst);
+        let left = f.fail_part_uploads.load(Ordering::SeqCst);
+        if left > 0 {
+            f.fail_part_uploads.store(left - 1, Ordering::SeqCst);
+            return fail();
+        }
+    }
+    let start = req
+        .headers()
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.split('-').next())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let (&Method::GET, Some(start)) = (req.method(), start) {
+        let mut at = f.fail_range_at.lock().unwrap();
+        if *at == Some(start) {
+            *at = None;
+            return fail();
+        }
+        f.ranged_gets.fetch_add(1, Ordering::SeqCst);
+    }
+    None
 }
 
 pub(crate) const S3_KEY: &str = "AKIDGITDVCTEST";
@@ -339,18 +451,26 @@ impl S3Server {
         let service = builder.build().into_shared();
         let flaky = Arc::new(Flaky::default());
         let flaky2 = flaky.clone();
+        let faults = Arc::new(S3Faults::default());
+        let faults2 = faults.clone();
         rt.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let (service, flaky) = (service.clone(), flaky2.clone());
+                let (service, flaky, faults) = (service.clone(), flaky2.clone(), faults2.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
-                        let (service, flaky) = (service.clone(), flaky.clone());
+                        let (service, flaky, faults) =
+                            (service.clone(), flaky.clone(), faults.clone());
                         async move {
                             flaky
-                                .call(req, |req| hyper::service::Service::call(&service, req))
+                                .call(req, |req| async move {
+                                    if let Some(r) = s3_fault(&req, &faults) {
+                                        return Ok(r);
+                                    }
+                                    hyper::service::Service::call(&service, req).await
+                                })
                                 .await
                         }
                     });
@@ -364,6 +484,7 @@ impl S3Server {
             endpoint,
             root: root.to_path_buf(),
             flaky,
+            faults,
             _rt: rt,
         }
     }

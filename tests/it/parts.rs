@@ -1,0 +1,318 @@
+//! Big objects move in parts: S3 multipart uploads and ranged GETs from S3
+//! and HTTP servers, `[transfer] part_jobs` at a time, each part retried
+//! on its own, and the whole object verified before it enters the cache.
+
+use std::fs;
+use std::sync::atomic::Ordering;
+
+use crate::harness::{Env, Repo, data, sha256};
+use crate::servers::{HttpServer, S3_KEY, S3_SECRET, S3Server};
+
+const MIB: usize = 1 << 20;
+/// Four parts of 5 MiB (S3's smallest) and a short last one.
+const BIG: usize = 20 * MIB + 4321;
+
+/// Parts of 5 MiB, three in flight, set in the user's own config.
+fn five_mib_parts(env: &Env) {
+    let dir = env.home().join(".config/git-dvc");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.toml"),
+        "[transfer]\npart_size = \"5MiB\"\npart_jobs = 3\n",
+    )
+    .unwrap();
+}
+
+/// A repository holding `big.bin` (`BIG` bytes), its default remote `url`.
+fn repo_with_big_file<'a>(env: &'a Env, url: &str, endpoint: Option<&str>) -> (Repo<'a>, Vec<u8>) {
+    let r = env.repo("origin");
+    r.dvc(["track", "*.bin"]);
+    let big = data(2024, BIG);
+    r.write("big.bin", &big);
+    let mut add = vec!["remote", "add", "-d", "storage", url];
+    if let Some(e) = endpoint {
+        add.extend(["--endpoint", e]);
+    }
+    r.dvc(add);
+    r.commit_all("big");
+    (r, big)
+}
+
+/// Files s3s-fs keeps for multipart uploads not yet completed or aborted.
+fn pending_uploads(s3: &S3Server) -> Vec<String> {
+    fs::read_dir(&s3.root)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(".upload_id-"))
+        .collect()
+}
+
+fn s3_with_big_file(env: &Env) -> (S3Server, Repo<'_>, Vec<u8>) {
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
+    env.set_env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
+    env.set_env("AWS_REGION", "us-east-1");
+    five_mib_parts(env);
+    let (r, big) = repo_with_big_file(env, "s3://bucket/data", Some(&s3.endpoint.clone()));
+    (s3, r, big)
+}
+
+/// A 20 MiB file goes to S3 as five parts of a multipart upload and comes
+/// back, in a fresh clone, as five ranged GETs: the same bytes.
+#[test]
+fn a_big_file_goes_to_s3_in_parts_and_a_clone_gets_it_back_whole() {
+    let env = Env::new();
+    let (s3, r, big) = s3_with_big_file(&env);
+    let out = r.dvc(["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (20.0 MiB) to 'storage'.\n");
+    assert_eq!(s3.faults.part_uploads.load(Ordering::SeqCst), 5);
+    assert!(pending_uploads(&s3).is_empty());
+    let h = sha256(&big);
+    assert_eq!(
+        s3.objects("bucket/data"),
+        vec![format!("{}/{}", &h[..2], &h[2..])]
+    );
+
+    let out = env.ok(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
+    assert_eq!(out.stderr, "");
+    let c = env.at(env.root().join("fresh"));
+    assert!(c.read("big.bin") == big, "the same bytes");
+    assert_eq!(c.status(), "");
+    assert_eq!(s3.faults.ranged_gets.load(Ordering::SeqCst), 5);
+    let leftovers = fs::read_dir(c.cache().join("tmp")).unwrap().count();
+    assert_eq!(leftovers, 0, "no temp file left");
+}
+
+/// A 500 on one part of the upload retries that part only.
+#[test]
+fn a_failed_part_upload_is_retried_alone() {
+    let env = Env::new();
+    let (s3, r, big) = s3_with_big_file(&env);
+    s3.faults.fail_part_uploads.store(1, Ordering::SeqCst);
+    let out = r.dvc(["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (20.0 MiB) to 'storage'.\n");
+    assert_eq!(
+        s3.faults.part_uploads.load(Ordering::SeqCst),
+        6,
+        "5 parts, 1 again"
+    );
+    assert!(pending_uploads(&s3).is_empty());
+
+    fs::remove_dir_all(r.cache()).unwrap();
+    r.dvc(["fetch"]);
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}
+
+/// An upload whose part keeps failing fails the push, with the object and
+/// remote named, and the multipart upload is aborted: the store keeps no
+/// parts.
+#[test]
+fn a_multipart_upload_that_fails_is_aborted() {
+    let env = Env::new();
+    let (s3, r, _big) = s3_with_big_file(&env);
+    s3.faults.fail_part_uploads.store(1000, Ordering::SeqCst);
+    let out = r.dvc_run(["push"]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("git-dvc: error: remote 'storage': upload part ")
+            && lines[0].contains("(gave up after 5 attempts)")
+            && lines[0].ends_with(" (big.bin)"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines[1],
+        "git-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')"
+    );
+    assert!(pending_uploads(&s3).is_empty(), "aborted");
+    assert!(s3.objects("bucket/data").is_empty());
+}
+
+/// A 500 on one ranged GET retries that part, and the download completes.
+#[test]
+fn a_failed_part_download_from_s3_is_retried_alone() {
+    let env = Env::new();
+    let (s3, r, big) = s3_with_big_file(&env);
+    r.dvc(["push"]);
+    fs::remove_dir_all(r.cache()).unwrap();
+    *s3.faults.fail_range_at.lock().unwrap() = Some(10 * MIB as u64);
+    let out = r.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 1 object (20.0 MiB) from 'storage'.\n"
+    );
+    assert_eq!(s3.faults.ranged_gets.load(Ordering::SeqCst), 5);
+    assert_eq!(
+        *s3.faults.fail_range_at.lock().unwrap(),
+        None,
+        "it failed once"
+    );
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}
+
+/// The same file through a static HTTP server: pushed with one PUT, and
+/// cloned back as five ranged GETs.
+fn http_with_big_file(env: &Env) -> (HttpServer, Repo<'_>, Vec<u8>) {
+    let http = HttpServer::start(&env.root().join("store"));
+    five_mib_parts(env);
+    let (r, big) = repo_with_big_file(env, &http.url.clone(), None);
+    let out = r.dvc(["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (20.0 MiB) to 'storage'.\n");
+    (http, r, big)
+}
+
+#[test]
+fn a_big_file_comes_down_from_http_in_ranged_parts() {
+    let env = Env::new();
+    let (http, _r, big) = http_with_big_file(&env);
+    // Slow answers, so the parts in flight overlap visibly.
+    http.faults.delay_ms.store(100, Ordering::SeqCst);
+    let out = env.ok(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
+    assert_eq!(out.stderr, "");
+    let c = env.at(env.root().join("fresh"));
+    assert!(c.read("big.bin") == big, "the same bytes");
+    assert_eq!(c.status(), "");
+    assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 5);
+    assert_eq!(http.faults.gets.load(Ordering::SeqCst), 5);
+    assert!(
+        http.faults.max_in_flight.load(Ordering::SeqCst) >= 2,
+        "parts overlap"
+    );
+}
+
+/// A server that ignores `Range` and answers 200 with the whole file still
+/// serves it: one GET, streamed as before.
+#[test]
+fn a_server_without_ranges_still_serves_big_files() {
+    let env = Env::new();
+    let (http, r, big) = http_with_big_file(&env);
+    http.faults.ignore_range.store(true, Ordering::SeqCst);
+    fs::remove_dir_all(r.cache()).unwrap();
+    let out = r.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 1 object (20.0 MiB) from 'storage'.\n"
+    );
+    assert_eq!(http.faults.gets.load(Ordering::SeqCst), 1);
+    assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 0);
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}
+
+/// One part served with a wrong byte: the download is refused with the
+/// object and remote named, nothing is stored, and no temp file is left.
+#[test]
+fn one_corrupt_part_is_refused_and_nothing_is_stored() {
+    let env = Env::new();
+    let (http, r, big) = http_with_big_file(&env);
+    let at = 15 * MIB;
+    *http.faults.corrupt_range_at.lock().unwrap() = Some(at as u64);
+    fs::remove_dir_all(r.cache()).unwrap();
+    let out = r.dvc_run(["fetch"]);
+    let mut bad = big.clone();
+    bad[at] ^= 0xff;
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: remote 'storage' served wrong content for object {} (it hashed to {}); nothing was stored (big.bin)\ngit-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+            sha256(&big),
+            sha256(&bad)
+        )
+    );
+    assert!(!r.object(&sha256(&big)).exists());
+    assert_eq!(fs::read_dir(r.cache().join("tmp")).unwrap().count(), 0);
+    assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 5, "not retried");
+}
+
+/// A 500 on one ranged GET retries that part alone.
+#[test]
+fn a_failed_part_download_over_http_is_retried_alone() {
+    let env = Env::new();
+    let (http, r, big) = http_with_big_file(&env);
+    *http.faults.fail_range_at.lock().unwrap() = Some(5 * MIB as u64);
+    fs::remove_dir_all(r.cache()).unwrap();
+    let out = r.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 1 object (20.0 MiB) from 'storage'.\n"
+    );
+    assert_eq!(
+        http.faults.gets.load(Ordering::SeqCst),
+        6,
+        "5 parts, 1 again"
+    );
+    assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 5);
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}
+
+/// A download killed between parts leaves nothing under the object's name,
+/// only its locked temp file, which gc keeps while the download runs and
+/// removes once it is dead; a second fetch finishes the job.
+#[test]
+fn a_killed_download_in_parts_leaves_only_a_temp_that_gc_removes() {
+    let env = Env::new();
+    let (http, r, big) = http_with_big_file(&env);
+    fs::remove_dir_all(r.cache()).unwrap();
+    // Not in the worktree either (a refresh of the index would clean it
+    // back into the cache).
+    fs::remove_file(r.path.join("big.bin")).unwrap();
+    let tmp = r.cache().join("tmp");
+    let temps = || -> Vec<u64> {
+        fs::read_dir(&tmp)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("incoming-"))
+                    .map(|e| e.metadata().unwrap().len())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The first part comes at once, every later one after a long pause.
+    http.faults
+        .stall_later_parts_ms
+        .store(60_000, Ordering::SeqCst);
+    let mut child = env
+        .cmd(&r.path, "git-dvc")
+        .args(["fetch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !temps().iter().any(|n| *n >= 5 * MIB as u64) {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the first part never landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        !r.object(&sha256(&big)).exists(),
+        "nothing partial is visible"
+    );
+    let out = r.dvc(["gc"]);
+    assert_eq!(out.stderr, "Removed 0 objects (0 B) from the cache.\n");
+    assert_eq!(temps().len(), 1, "a running download's temp stays");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!r.object(&sha256(&big)).exists());
+    let out = r.dvc(["gc"]);
+    assert!(
+        out.stderr
+            .starts_with("Removed 0 objects (0 B) from the cache.\nRemoved 1 temp file ("),
+        "{}",
+        out.stderr
+    );
+    assert!(temps().is_empty());
+
+    http.faults.stall_later_parts_ms.store(0, Ordering::SeqCst);
+    let out = r.dvc(["fetch"]);
+    assert_eq!(
+        out.stderr,
+        "Downloaded 1 object (20.0 MiB) from 'storage'.\n"
+    );
+    assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
+}
