@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use crate::harness::{Env, Repo, data, sha256};
 use crate::servers::{Flaky, HttpServer, S3_KEY, S3_SECRET, S3Server, walk};
 
-/// Files of a repository with one small and one multi-part-sized object
-/// among many small ones.
+/// Files of a repository: many small objects and one that moves in three
+/// parts (see [`parts_of_5_mib`]).
 fn dataset() -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = (0..24)
         .map(|i| {
@@ -20,11 +20,23 @@ fn dataset() -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect();
-    files.push(("data/big.bin".into(), data(399, 3 << 20)));
+    files.push(("data/big.bin".into(), data(399, (11 << 20) + 4321)));
     files
 }
 
+/// Parts of 5 MiB (S3's smallest), so the big object is split.
+fn parts_of_5_mib(env: &Env) {
+    let dir = env.home().join(".config/git-dvc");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.toml"),
+        "[transfer]\npart_size = \"5MiB\"\n",
+    )
+    .unwrap();
+}
+
 fn committed<'e>(env: &'e Env, url: &str, extra: &[&str]) -> Repo<'e> {
+    parts_of_5_mib(env);
     let r = env.repo("origin");
     r.dvc(["track", "data/**"]);
     for (path, bytes) in dataset() {
@@ -58,18 +70,22 @@ fn survive(env: &Env, origin: &Repo<'_>, flaky: &Flaky) {
     let out = origin.dvc_run(["push"]);
     assert_eq!(
         (out.code, out.stderr.as_str()),
-        (0, "Uploaded 25 objects (3.3 MiB) to 'storage'.\n")
+        (0, "Uploaded 25 objects (11.3 MiB) to 'storage'.\n")
     );
     fs::remove_dir_all(origin.cache()).unwrap();
     let out = origin.dvc_run(["fetch"]);
     assert_eq!(
         (out.code, out.stderr.as_str()),
-        (0, "Downloaded 25 objects (3.3 MiB) from 'storage'.\n")
+        (0, "Downloaded 25 objects (11.3 MiB) from 'storage'.\n")
     );
     let out = env.run(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     every_byte_in(&env.at(env.root().join("fresh")));
     assert_eq!(kinds(flaky), ["500", "cut body", "reset", "slow"]);
+    assert!(
+        flaky.on_parts.load(Ordering::SeqCst) > 0,
+        "parts were hit too"
+    );
 }
 
 #[test]
@@ -79,6 +95,7 @@ fn push_fetch_and_clone_survive_a_flaky_http_remote() {
     let http = HttpServer::start(&store);
     let origin = committed(&env, &http.url, &[]);
     survive(&env, &origin, &http.faults.flaky);
+    assert!(http.faults.ranged.load(Ordering::SeqCst) >= 6);
 }
 
 fn s3_env(env: &Env) {
@@ -95,6 +112,8 @@ fn push_fetch_and_clone_survive_a_flaky_s3_remote() {
     let origin = committed(&env, "s3://bucket/ds", &["--endpoint", &s3.endpoint]);
     survive(&env, &origin, &s3.flaky);
     assert_eq!(s3.objects("bucket/ds").len(), 25);
+    assert!(s3.faults.part_uploads.load(Ordering::SeqCst) >= 3);
+    assert!(s3.faults.ranged_gets.load(Ordering::SeqCst) >= 6);
 }
 
 /// An S3 store whose copy of an object rotted: a fetch refuses it, names
@@ -119,7 +138,7 @@ fn an_s3_remote_serving_wrong_bytes_is_refused_and_nothing_is_stored() {
     assert_eq!(
         out.stderr,
         format!(
-            "git-dvc: error: remote 'storage' served wrong content for object {oid} (it hashed to {}); nothing was stored ({path})\nDownloaded 24 objects (3.2 MiB) from 'storage'.\ngit-dvc: error: 1 of 25 objects failed to transfer (remote 'storage')\n",
+            "git-dvc: error: remote 'storage' served wrong content for object {oid} (it hashed to {}); nothing was stored ({path})\nDownloaded 24 objects (11.2 MiB) from 'storage'.\ngit-dvc: error: 1 of 25 objects failed to transfer (remote 'storage')\n",
             sha256(&rotten)
         )
     );

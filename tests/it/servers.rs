@@ -70,6 +70,9 @@ pub(crate) struct Flaky {
     faulted: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The faults injected, by kind, in order.
     pub injected: std::sync::Mutex<Vec<&'static str>>,
+    /// Faults injected into requests for a part (a `Range`, a
+    /// `partNumber`).
+    pub on_parts: AtomicUsize,
 }
 
 impl Flaky {
@@ -94,6 +97,9 @@ impl Flaky {
             kind = "500";
         }
         self.injected.lock().unwrap().push(kind);
+        if range.is_some() || req.uri().query().is_some_and(|q| q.contains("partNumber=")) {
+            self.on_parts.fetch_add(1, Ordering::SeqCst);
+        }
         Some(kind)
     }
 
