@@ -28,14 +28,15 @@ else
 fi
 
 echo "== DVC in $here/.venv"
-if [ -x "$here/.venv/bin/dvc" ] && "$here/.venv/bin/dvc" --version >/dev/null 2>&1; then
-    echo "   already installed: dvc $("$here/.venv/bin/dvc" --version)"
+if [ -x "$here/.venv/bin/dvc" ] && "$here/.venv/bin/python" -c 'import dvc_s3' 2>/dev/null; then
+    echo "   already installed: dvc $("$here/.venv/bin/dvc" --version), with dvc-s3"
 else
     if [ ! -x "$here/.venv/bin/python" ]; then
         "$PYTHON" -m venv "$here/.venv"
     fi
     "$here/.venv/bin/python" -m pip install --quiet --upgrade pip
-    "$here/.venv/bin/python" -m pip install --quiet dvc
+    # dvc-s3: bench/remote.sh compares S3 pushes and pulls too.
+    "$here/.venv/bin/python" -m pip install --quiet dvc dvc-s3
     echo "   installed: dvc $("$here/.venv/bin/dvc" --version)"
 fi
 
