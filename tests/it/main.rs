@@ -10,6 +10,7 @@ mod install;
 mod integrity;
 mod large_files;
 mod man;
+mod many_objects;
 mod migrate;
 mod registry;
 mod registry_trust;

@@ -37,6 +37,8 @@ pub(crate) struct Faults {
     pub gets: AtomicUsize,
     /// PUT requests seen.
     pub puts: AtomicUsize,
+    /// HEAD requests seen.
+    pub heads: AtomicUsize,
     /// Most requests in flight at once.
     pub max_in_flight: AtomicUsize,
     in_flight: AtomicUsize,
@@ -109,7 +111,9 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
     match *req.method() {
         Method::GET | Method::HEAD => {
             let head = req.method() == Method::HEAD;
-            if !head {
+            if head {
+                f.heads.fetch_add(1, Ordering::SeqCst);
+            } else {
                 f.gets.fetch_add(1, Ordering::SeqCst);
             }
             let Ok(mut body) = fs::read(&path) else {
@@ -216,7 +220,41 @@ impl HttpServer {
 pub(crate) struct S3Server {
     pub endpoint: String,
     pub root: PathBuf,
+    /// Requests seen, by kind.
+    pub requests: Arc<S3Requests>,
     _rt: Runtime,
+}
+
+/// What an S3 client asked the server, by kind: how a test tells a
+/// listing from a HEAD per object.
+#[derive(Default)]
+pub(crate) struct S3Requests {
+    /// `ListObjectsV2` (GET on the bucket with `list-type=2`).
+    pub lists: AtomicUsize,
+    /// HEAD of an object.
+    pub heads: AtomicUsize,
+    /// GET of an object.
+    pub gets: AtomicUsize,
+    /// PUT of an object or a part.
+    pub puts: AtomicUsize,
+}
+
+impl S3Requests {
+    fn note(&self, method: &Method, uri: &hyper::Uri) {
+        let counter = match *method {
+            Method::HEAD => &self.heads,
+            Method::PUT => &self.puts,
+            Method::GET if uri.query().is_some_and(|q| q.contains("list-type=2")) => &self.lists,
+            Method::GET => &self.gets,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Lists, HEADs, GETs and PUTs so far, and back to zero.
+    pub(crate) fn take(&self) -> [usize; 4] {
+        [&self.lists, &self.heads, &self.gets, &self.puts].map(|c| c.swap(0, Ordering::SeqCst))
+    }
 }
 
 pub(crate) const S3_KEY: &str = "AKIDGITDVCTEST";
@@ -236,15 +274,21 @@ impl S3Server {
         let mut builder = s3s::service::S3ServiceBuilder::new(fs_impl);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
         let service = builder.build().into_shared();
+        let requests = Arc::new(S3Requests::default());
+        let counts = requests.clone();
         rt.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let service = service.clone();
+                let (service, counts) = (service.clone(), counts.clone());
+                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    counts.note(req.method(), req.uri());
+                    hyper::service::Service::call(&service, req)
+                });
                 tokio::spawn(async move {
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(sock), service)
+                        .serve_connection(TokioIo::new(sock), svc)
                         .await;
                 });
             }
@@ -252,6 +296,7 @@ impl S3Server {
         S3Server {
             endpoint,
             root: root.to_path_buf(),
+            requests,
             _rt: rt,
         }
     }
