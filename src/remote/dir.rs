@@ -16,9 +16,10 @@ use crate::oid::Oid;
 /// Uploads in progress: `<root>/<xx>/.incoming-*`, locked while written.
 const TEMP_PREFIX: &str = ".incoming-";
 
-/// Objects up to this size are uploaded from one buffer: read once, hashed
-/// and written from the same bytes. Larger ones are hashed, then copied by
-/// the kernel (a reflink where the filesystem can).
+/// Objects up to this size move through one buffer: an upload reads it once,
+/// hashes and writes from the same bytes (larger ones are hashed, then
+/// copied by the kernel, a reflink where the filesystem can); a download
+/// hashes it before creating any file.
 const IN_MEMORY: u64 = 4 << 20;
 
 /// Objects under a local directory, written atomically like the cache.
@@ -91,8 +92,22 @@ impl DirRemote {
             }
             Err(e) => return Err(self.failed("cannot open", &path, e)),
         };
+        let len = file
+            .metadata()
+            .map_err(|e| self.failed("cannot stat", &path, e))?
+            .len();
+        if len > IN_MEMORY {
+            return cache
+                .insert_verified(oid, &mut file)
+                .map_err(|e| verify_err(&self.name, e));
+        }
+        // A small object: one read into a buffer of its size, hashed before
+        // any file is created, written in one call.
+        let mut buf = Vec::with_capacity(len as usize + 1);
+        file.read_to_end(&mut buf)
+            .map_err(|e| self.failed("cannot read", &path, e))?;
         cache
-            .insert_verified(oid, &mut file)
+            .insert_verified_bytes(oid, &buf)
             .map_err(|e| verify_err(&self.name, e))
     }
 

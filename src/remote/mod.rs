@@ -205,7 +205,7 @@ pub(crate) async fn download_via_raw<R: Remote + ?Sized>(
     oid: &Oid,
     cache: &Cache,
 ) -> Result<u64, RemoteError> {
-    let mut w = cache.writer()?;
+    let mut w = cache.writer_for(oid)?;
     match r.get_raw(&object_key(oid), &mut w).await {
         Ok(_) => w.commit_expecting(oid).map_err(|e| verify_err(r.name(), e)),
         Err(RemoteError::KeyNotFound { remote, .. }) => {
