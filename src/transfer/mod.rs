@@ -172,7 +172,10 @@ impl Transfer {
         }
         let ids: Vec<Oid> = oids.iter().map(|(o, _)| *o).collect();
         let remote = self.remote.clone();
-        let sizes = crate::runtime::block_on(with_retries(|| remote.held(&ids))).ok()??;
+        let sizes = self
+            .rt
+            .block_on(with_retries(|| remote.held(&ids)))
+            .ok()??;
         Some(
             oids.iter()
                 .filter(|(o, want)| {
