@@ -253,6 +253,17 @@ impl Filter {
         yes
     }
 
+    /// True (and the path deferred) when the object is big enough to be
+    /// written directly and is in the cache. The size is checked first: a
+    /// checkout of thousands of small files then costs no stat each just to
+    /// learn they are not deferred.
+    fn deferrable(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> bool {
+        worktree
+            && pointer.size >= self.direct_size
+            && self.cache.contains(&pointer.oid)
+            && self.defer(path, pointer, worktree)
+    }
+
     /// Lets clean recognise content it already stored: `lookup` gives the
     /// pointer a path had (the index's), `root` is the worktree holding it.
     pub fn with_known(mut self, root: std::path::PathBuf, lookup: KnownPointers) -> Filter {
@@ -391,7 +402,7 @@ impl Filter {
         if self.skip_smudge {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
-        if self.cache.contains(&pointer.oid) && self.defer(path, &pointer, worktree) {
+        if self.deferrable(path, &pointer, worktree) {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
         // Nothing leaves the cache unchecked: Git cannot take back bytes
@@ -422,7 +433,7 @@ impl Filter {
     /// after a download into the cache, which verified every byte on the way
     /// in, so the object is not hashed a second time.
     pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> Smudged {
-        if self.cache.contains(&pointer.oid) && self.defer(path, pointer, worktree) {
+        if self.deferrable(path, pointer, worktree) {
             return Smudged::Bytes(pointer.encode().into_bytes());
         }
         match self.cache.open(&pointer.oid, pointer.size) {

@@ -16,6 +16,7 @@ pub(crate) mod parts;
 pub mod retry;
 pub mod s3;
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -145,6 +146,31 @@ pub trait Remote: Send + Sync {
     /// "already there", so push replaces it.
     async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError>;
 
+    /// Which of `oids` the remote holds, each with its stored size, learnt
+    /// from a listing (S3 `ListObjectsV2` of the two-hex prefixes the batch
+    /// touches, a readdir of those directories) rather than one request
+    /// per object: a push of thousands of small objects otherwise spends
+    /// its time on existence checks. The engine compares the sizes itself,
+    /// so a truncated object still counts as missing.
+    ///
+    /// `None` says the remote cannot list (a static web server): the
+    /// engine then asks [`Remote::contains`] per object, in parallel and
+    /// with its retries, which is why the fallback lives there and not in
+    /// this default.
+    async fn held(&self, oids: &[Oid]) -> Result<Option<HashMap<Oid, u64>>, RemoteError> {
+        let _ = oids;
+        Ok(None)
+    }
+
+    /// True when [`Remote::upload`] hashes the object as it reads it and
+    /// fails (quarantining the object) on a mismatch, before anything is
+    /// visible on the remote. The engine then skips its own hashing pass
+    /// before the upload, which for small objects costs as much as the
+    /// copy itself.
+    fn upload_verifies(&self) -> bool {
+        false
+    }
+
     /// Downloads the object into `cache`, verifying it; returns its size.
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError>;
 
@@ -186,6 +212,12 @@ pub(crate) fn sink_err(e: std::io::Error) -> RemoteError {
 pub fn object_key(oid: &Oid) -> String {
     let hex = oid.to_hex();
     format!("{}/{}", &hex[..2], &hex[2..])
+}
+
+/// The two-hex directories (`ab` of `ab/cdef…`) that `oids` lie in, each
+/// once: what a batch's listing has to read.
+pub fn prefixes(oids: &[Oid]) -> BTreeSet<String> {
+    oids.iter().map(|o| o.to_hex()[..2].to_string()).collect()
 }
 
 /// Opens the remote `name` configured as `cfg`. Relative directory URLs are
@@ -250,6 +282,14 @@ impl Remote for ReadOnly {
 
     async fn contains(&self, oid: &Oid, size: Option<u64>) -> Result<bool, RemoteError> {
         self.0.contains(oid, size).await
+    }
+
+    async fn held(&self, oids: &[Oid]) -> Result<Option<HashMap<Oid, u64>>, RemoteError> {
+        self.0.held(oids).await
+    }
+
+    fn upload_verifies(&self) -> bool {
+        self.0.upload_verifies()
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

@@ -11,6 +11,7 @@
 //! the object was hashed before the upload, and the store checks the
 //! SHA-256 of a single PUT), so memory does not grow with object size.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use async_trait::async_trait;
@@ -38,6 +39,12 @@ const MAX_PARTS: u64 = 10_000;
 /// Read size of an upload body: the default 4 KiB costs a thread hop per
 /// read on tokio's file I/O.
 const BODY_BUF: usize = 256 << 10;
+/// Prefix listings of one batch in flight at once.
+const LIST_JOBS: usize = 16;
+/// A batch touching at least this many two-hex prefixes first tries one
+/// listing of the whole remote: a remote that fits in one page (1,000
+/// keys) answers in one request instead of hundreds.
+const WHOLE_LIST_AT: usize = 32;
 
 /// Objects in a bucket, under a key prefix.
 pub struct S3Remote {
@@ -191,6 +198,51 @@ impl S3Remote {
                 remote: self.name.clone(),
                 message: format!("cannot read {}: {e}", path.display()),
             })
+    }
+
+    /// The objects under `sub` (below the remote's prefix), with their
+    /// sizes, reading at most `max_pages` pages of 1,000 keys; true when
+    /// that was all of them.
+    async fn list_keys(
+        &self,
+        sub: &str,
+        max_pages: Option<usize>,
+    ) -> Result<(Vec<(Oid, u64)>, bool), RemoteError> {
+        let base = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut pages = self
+            .client()
+            .await
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(format!("{base}{sub}"))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        let mut read = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.classify("list objects", e))?;
+            read += 1;
+            for obj in page.contents() {
+                let oid = obj
+                    .key()
+                    .and_then(|k| k.get(base.len()..))
+                    .and_then(super::oid_from_key);
+                if let Some(oid) = oid {
+                    out.push((
+                        oid,
+                        obj.size().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
+                    ));
+                }
+            }
+            if max_pages.is_some_and(|m| read >= m) {
+                return Ok((out, !page.is_truncated().unwrap_or(false)));
+            }
+        }
+        Ok((out, true))
     }
 
     async fn upload_multipart(
@@ -486,32 +538,31 @@ impl Remote for S3Remote {
         }
         Ok(n)
     }
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
-        let prefix = if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
+    async fn held(&self, oids: &[Oid]) -> Result<Option<HashMap<Oid, u64>>, RemoteError> {
+        let wanted: HashSet<Oid> = oids.iter().copied().collect();
+        let keep = |found: Vec<(Oid, u64)>| {
+            found
+                .into_iter()
+                .filter(|(o, _)| wanted.contains(o))
+                .collect::<HashMap<_, _>>()
         };
-        let mut pages = self
-            .client()
-            .await
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.classify("list objects", e))?;
-            for obj in page.contents() {
-                if let Some(oid) = obj
-                    .key()
-                    .and_then(|k| super::oid_from_key(&k[prefix.len()..]))
-                {
-                    out.push(oid);
-                }
+        let prefixes = super::prefixes(oids);
+        if prefixes.len() >= WHOLE_LIST_AT {
+            let (found, complete) = self.list_keys("", Some(1)).await?;
+            if complete {
+                return Ok(Some(keep(found)));
             }
         }
-        Ok(out)
+        let pages: Vec<Vec<(Oid, u64)>> = futures_util::stream::iter(prefixes)
+            .map(|p| async move { self.list_keys(&format!("{p}/"), None).await.map(|r| r.0) })
+            .buffer_unordered(LIST_JOBS)
+            .try_collect()
+            .await?;
+        Ok(Some(keep(pages.into_iter().flatten().collect())))
+    }
+
+    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+        let (found, _) = self.list_keys("", None).await?;
+        Ok(found.into_iter().map(|(o, _)| o).collect())
     }
 }

@@ -27,6 +27,12 @@ use crate::oid::Oid;
 use crate::pointer::Pointer;
 use crate::remote::{Remote, RemoteError};
 
+/// Batches of at least this many objects ask the remote for a listing of
+/// what it holds ([`Remote::held`]) instead of one request per object: two
+/// HEADs are cheaper than listing two prefixes of a big bucket, two
+/// thousand are not.
+pub const LIST_AT: usize = 8;
+
 /// What a batch transfer did.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -141,10 +147,47 @@ impl Transfer {
         report
     }
 
+    /// Of `oids`, those the remote holds at the size given, from one
+    /// listing of the batch ([`Remote::held`]); `None` when the batch is
+    /// small, the remote cannot list, or the listing failed (a key that may
+    /// read objects but not list them): then each object is asked about.
+    fn listed(&self, oids: &[(Oid, Option<u64>)]) -> Option<HashSet<Oid>> {
+        if oids.len() < LIST_AT {
+            return None;
+        }
+        let ids: Vec<Oid> = oids.iter().map(|(o, _)| *o).collect();
+        let remote = self.remote.clone();
+        let sizes = self
+            .rt
+            .block_on(with_retries(|| remote.held(&ids)))
+            .ok()??;
+        Some(
+            oids.iter()
+                .filter(|(o, want)| {
+                    sizes
+                        .get(o)
+                        .is_some_and(|have| want.is_none_or(|w| w == *have))
+                })
+                .map(|(o, _)| *o)
+                .collect(),
+        )
+    }
+
     /// Uploads the objects the remote lacks. Objects missing from the cache
-    /// fail (unless the remote has them already).
+    /// fail (unless the remote has them already). What the remote holds is
+    /// learnt from one listing of the batch where it can list; an object
+    /// there at the wrong size is uploaded again.
     pub fn upload(&self, wanted: &[Pointer]) -> Report {
         let todo = unique(wanted);
+        let listed = self.listed(
+            &todo
+                .iter()
+                .map(|p| (p.oid, Some(p.size)))
+                .collect::<Vec<_>>(),
+        );
+        let listed = listed.as_ref();
+        // The backend hashes as it copies; else the engine checks first.
+        let verify_first = !self.remote.upload_verifies();
         let bar = Progress::new(
             "Uploading",
             todo.len() as u64,
@@ -154,19 +197,25 @@ impl Transfer {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
             async move {
                 let r = async {
-                    if with_retries(|| remote.contains(&p.oid, Some(p.size))).await? {
+                    let there = match listed {
+                        Some(held) => held.contains(&p.oid),
+                        None => with_retries(|| remote.contains(&p.oid, Some(p.size))).await?,
+                    };
+                    if there {
                         return Ok(false);
                     }
                     // Corruption never spreads: the object is hashed
                     // before any of it leaves (and quarantined when it is
                     // bad).
-                    let c = cache.clone();
-                    tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))
-                        .await
-                        .map_err(|e| RemoteError::Failed {
-                            remote: remote.name().to_string(),
-                            message: e.to_string(),
-                        })??;
+                    if verify_first {
+                        let c = cache.clone();
+                        tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))
+                            .await
+                            .map_err(|e| RemoteError::Failed {
+                                remote: remote.name().to_string(),
+                                message: e.to_string(),
+                            })??;
+                    }
                     with_retries(|| remote.upload(&p.oid, p.size, &cache)).await?;
                     Ok(true)
                 }
@@ -192,6 +241,9 @@ impl Transfer {
 
     /// Which of `oids` the remote holds.
     pub fn exists(&self, oids: &[Oid]) -> Result<HashSet<Oid>, RemoteError> {
+        if let Some(held) = self.listed(&oids.iter().map(|o| (*o, None)).collect::<Vec<_>>()) {
+            return Ok(held);
+        }
         let results = self.each(oids.to_vec(), false, |oid| {
             let remote = self.remote.clone();
             async move { with_retries(|| remote.contains(&oid, None)).await }

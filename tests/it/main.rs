@@ -11,6 +11,7 @@ mod install;
 mod integrity;
 mod large_files;
 mod man;
+mod many_objects;
 mod migrate;
 mod parts;
 mod registry;

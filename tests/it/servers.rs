@@ -37,6 +37,8 @@ pub(crate) struct Faults {
     pub gets: AtomicUsize,
     /// PUT requests seen.
     pub puts: AtomicUsize,
+    /// HEAD requests seen.
+    pub heads: AtomicUsize,
     /// Most requests in flight at once.
     pub max_in_flight: AtomicUsize,
     in_flight: AtomicUsize,
@@ -235,7 +237,9 @@ async fn serve(req: Request<Incoming>, root: PathBuf, f: &Faults) -> Response<Bo
     match *req.method() {
         Method::GET | Method::HEAD => {
             let head = req.method() == Method::HEAD;
-            if !head {
+            if head {
+                f.heads.fetch_add(1, Ordering::SeqCst);
+            } else {
                 f.gets.fetch_add(1, Ordering::SeqCst);
             }
             let Ok(body) = fs::read(&path) else {
@@ -384,6 +388,8 @@ pub(crate) struct S3Server {
     /// A flaky network in front of it.
     pub flaky: Arc<Flaky>,
     pub faults: Arc<S3Faults>,
+    /// Requests seen, by kind.
+    pub requests: Arc<S3Requests>,
     _rt: Runtime,
 }
 
@@ -438,6 +444,38 @@ fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>
     None
 }
 
+/// What an S3 client asked the server, by kind: how a test tells a
+/// listing from a HEAD per object.
+#[derive(Default)]
+pub(crate) struct S3Requests {
+    /// `ListObjectsV2` (GET on the bucket with `list-type=2`).
+    pub lists: AtomicUsize,
+    /// HEAD of an object.
+    pub heads: AtomicUsize,
+    /// GET of an object.
+    pub gets: AtomicUsize,
+    /// PUT of an object or a part.
+    pub puts: AtomicUsize,
+}
+
+impl S3Requests {
+    fn note(&self, method: &Method, uri: &hyper::Uri) {
+        let counter = match *method {
+            Method::HEAD => &self.heads,
+            Method::PUT => &self.puts,
+            Method::GET if uri.query().is_some_and(|q| q.contains("list-type=2")) => &self.lists,
+            Method::GET => &self.gets,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Lists, HEADs, GETs and PUTs so far, and back to zero.
+    pub(crate) fn take(&self) -> [usize; 4] {
+        [&self.lists, &self.heads, &self.gets, &self.puts].map(|c| c.swap(0, Ordering::SeqCst))
+    }
+}
+
 pub(crate) const S3_KEY: &str = "AKIDGITDVCTEST";
 pub(crate) const S3_SECRET: &str = "secret-for-tests-only";
 
@@ -459,19 +497,31 @@ impl S3Server {
         let flaky2 = flaky.clone();
         let faults = Arc::new(S3Faults::default());
         let faults2 = faults.clone();
+        let requests = Arc::new(S3Requests::default());
+        let counts = requests.clone();
         rt.spawn(async move {
             loop {
                 let Ok((sock, _)) = listener.accept().await else {
                     continue;
                 };
-                let (service, flaky, faults) = (service.clone(), flaky2.clone(), faults2.clone());
+                let (service, flaky, faults, counts) = (
+                    service.clone(),
+                    flaky2.clone(),
+                    faults2.clone(),
+                    counts.clone(),
+                );
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
-                        let (service, flaky, faults) =
-                            (service.clone(), flaky.clone(), faults.clone());
+                        let (service, flaky, faults, counts) = (
+                            service.clone(),
+                            flaky.clone(),
+                            faults.clone(),
+                            counts.clone(),
+                        );
                         async move {
                             flaky
                                 .call(req, |req| async move {
+                                    counts.note(req.method(), req.uri());
                                     if let Some(r) = s3_fault(&req, &faults) {
                                         return Ok(r);
                                     }
@@ -491,6 +541,7 @@ impl S3Server {
             root: root.to_path_buf(),
             flaky,
             faults,
+            requests,
             _rt: rt,
         }
     }
