@@ -170,7 +170,7 @@ async fn download_whole<R: Remote + ?Sized>(
     mut body: Body,
 ) -> Result<u64, RemoteError> {
     use std::io::Write;
-    let mut w = cache.writer()?;
+    let mut w = cache.writer_for(oid)?;
     while let Some(chunk) = body.try_next().await? {
         w.write_all(&chunk).map_err(sink_err)?;
     }
