@@ -88,6 +88,38 @@ pub struct Cache {
     root: PathBuf,
 }
 
+/// Objects this process hashed as it wrote them, by id, with the file
+/// (device and inode) it installed. Reading such an object again in the
+/// same command — a clone downloads an object, then checks it out — need
+/// not hash it again: its bytes were checked against its id as they went
+/// in, moments ago, into a read-only file. Kept in memory only, so every
+/// later command checks for itself (bit rot is caught on the next read).
+static HASHED_HERE: std::sync::Mutex<Option<std::collections::HashMap<Oid, (u64, u64)>>> =
+    std::sync::Mutex::new(None);
+
+fn file_id(file: &File) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    file.metadata().ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn remember_hashed(oid: &Oid, file: &File) {
+    if let (Some(id), Ok(mut memo)) = (file_id(file), HASHED_HERE.lock()) {
+        memo.get_or_insert_with(Default::default).insert(*oid, id);
+    }
+}
+
+/// True when `file` is the very file this process installed as `oid` after
+/// hashing it.
+fn hashed_here(oid: &Oid, file: &File) -> bool {
+    let Ok(memo) = HASHED_HERE.lock() else {
+        return false;
+    };
+    let Some(known) = memo.as_ref().and_then(|m| m.get(oid)).copied() else {
+        return false;
+    };
+    file_id(file) == Some(known)
+}
+
 impl Cache {
     /// A cache rooted at `root` (created lazily on first write).
     pub fn new(root: impl Into<PathBuf>) -> Cache {
@@ -183,14 +215,20 @@ impl Cache {
         let path = self.object_path(oid);
         let mut file = self.open_or_quarantine(oid, size)?;
         let read_err = io_err("cannot read", &path);
+        let known = hashed_here(oid, &file);
         if size <= CHECK_IN_MEMORY {
             let mut bytes = Vec::with_capacity(size as usize);
             (&mut file)
                 .take(size + 1)
                 .read_to_end(&mut bytes)
                 .map_err(read_err)?;
-            self.expect_hash(oid, Oid::hash_bytes(&bytes))?;
+            if !known {
+                self.expect_hash(oid, Oid::hash_bytes(&bytes))?;
+            }
             return Ok(Checked::Bytes(bytes));
+        }
+        if known {
+            return Ok(Checked::File(file));
         }
         let (actual, _) = Oid::hash_reader(&mut file).map_err(read_err)?;
         self.expect_hash(oid, actual)?;
@@ -202,9 +240,68 @@ impl Cache {
     pub fn verify(&self, oid: &Oid, size: u64) -> Result<(), CacheError> {
         let path = self.object_path(oid);
         let file = self.open_or_quarantine(oid, size)?;
+        if hashed_here(oid, &file) {
+            return Ok(());
+        }
         let (actual, _) = Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))
             .map_err(io_err("cannot read", &path))?;
         self.expect_hash(oid, actual)
+    }
+
+    /// Makes the empty file `dst` a copy of object `oid` without passing
+    /// its bytes through this process (a reflink, else the kernel's copy),
+    /// checked as it goes: a second thread hashes the object while the
+    /// kernel copies, so the check costs one read in parallel rather than
+    /// a pass before. A corrupt object is quarantined and `dst` must then be
+    /// thrown away. An object this process just hashed is not hashed again.
+    pub fn copy_verified_into(
+        &self,
+        oid: &Oid,
+        size: u64,
+        dst: &File,
+    ) -> Result<crate::fsutil::CopyKind, CacheError> {
+        let src = self.open_or_quarantine(oid, size)?;
+        let path = self.object_path(oid);
+        let write_err = |e| CacheError::Io {
+            action: "cannot write a copy of",
+            path: path.clone(),
+            source: e,
+        };
+        if hashed_here(oid, &src) {
+            return crate::fsutil::clone_or_copy(&src, dst, size).map_err(write_err);
+        }
+        let (copied, hashed) =
+            hash_beside(&src, size, || crate::fsutil::clone_or_copy(&src, dst, size));
+        let kind = copied.map_err(write_err)?;
+        self.expect_hash(oid, hashed.map_err(io_err("cannot read", &path))?)?;
+        Ok(kind)
+    }
+
+    /// Stores the `len` bytes of `src` (a file elsewhere: a directory
+    /// remote's object) as object `expected`: copied by the kernel a chunk
+    /// at a time into a [`RangedWriter`], whose thread hashes each chunk
+    /// back from the page cache as it lands, so what is checked is what was
+    /// stored, and the check runs beside the copy.
+    pub fn insert_copy_verified(
+        &self,
+        expected: &Oid,
+        src: &File,
+        len: u64,
+    ) -> Result<u64, CacheError> {
+        const CHUNK: u64 = 16 << 20;
+        if self.contains(expected) {
+            return Ok(len);
+        }
+        let w = self.ranged_writer()?;
+        let mut at = 0;
+        while at < len {
+            let n = CHUNK.min(len - at);
+            w.copy_from(src, at, n)
+                .map_err(io_err("cannot write an object into", w.file.path()))?;
+            w.done(at..at + n);
+            at += n;
+        }
+        w.commit_expecting(expected)
     }
 
     /// Checks that `actual`, what an object's bytes hashed to, is its id;
@@ -566,6 +663,27 @@ impl Write for ObjectWriter {
     }
 }
 
+/// Runs `copy` while a second thread hashes the first `len` bytes of `src`
+/// (positional reads: the copy's offsets are its own); returns both
+/// outcomes. A source shorter than `len` hashes short and so mismatches.
+fn hash_beside<T>(
+    src: &File,
+    len: u64,
+    copy: impl FnOnce() -> io::Result<T>,
+) -> (io::Result<T>, io::Result<Oid>) {
+    std::thread::scope(|s| {
+        let hasher = s.spawn(|| {
+            let mut h = crate::oid::Hasher::new();
+            hash_range(src, &mut h, 0, len).map(|()| h.finish())
+        });
+        let copied = copy();
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread failed")));
+        (copied, hashed)
+    })
+}
+
 /// Hashes bytes `from..to` of `file` into `h`.
 fn hash_range(file: &File, h: &mut crate::oid::Hasher, from: u64, to: u64) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
@@ -617,6 +735,12 @@ impl RangedWriter {
     /// until it is announced [`done`](Self::done), never after.
     pub fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         std::os::unix::fs::FileExt::write_all_at(self.file.as_file(), buf, offset)
+    }
+
+    /// Copies bytes `offset..offset + len` of `src` to the same offsets,
+    /// by the kernel (see [`crate::fsutil::copy_range`]).
+    pub fn copy_from(&self, src: &File, offset: u64, len: u64) -> io::Result<()> {
+        crate::fsutil::copy_range(src, self.file.as_file(), offset, len)
     }
 
     /// Announces that bytes `range` are written for good.
@@ -690,8 +814,12 @@ impl Cache {
         file.as_file()
             .set_permissions(Permissions::from_mode(0o444))
             .map_err(io_err("cannot make read-only", &tmp_path))?;
-        file.persist(&dest)
+        let installed = file
+            .persist(&dest)
             .map_err(|e| io_err("cannot move an object to", &dest)(e.error))?;
+        // Every path here hashed the bytes it wrote (or named the object
+        // by their hash).
+        remember_hashed(oid, &installed);
         Ok(())
     }
 }

@@ -330,8 +330,6 @@ fn write_direct(
     mtime: std::time::SystemTime,
 ) -> Result<(), CacheError> {
     let (oid, size) = (f.pointer.oid, f.pointer.size);
-    let src = cache.open_or_quarantine(&oid, size)?;
-    let obj_path = cache.object_path(&oid);
     let io_err = |action| {
         move |source| CacheError::Io {
             action,
@@ -340,25 +338,7 @@ fn write_direct(
         }
     };
     let tmp = temp_for(cache, dest).map_err(io_err("cannot create a temp file for"))?;
-    let (copied, hashed) = std::thread::scope(|s| {
-        let hasher = s.spawn(|| {
-            fs::File::open(&obj_path).and_then(|f| {
-                crate::oid::Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, f))
-            })
-        });
-        let copied = crate::fsutil::clone_or_copy(&src, tmp.as_file(), size);
-        let hashed = hasher
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the hashing thread failed")));
-        (copied, hashed)
-    });
-    let kind = copied.map_err(io_err("cannot write"))?;
-    let (actual, _) = hashed.map_err(|source| CacheError::Io {
-        action: "cannot read",
-        path: obj_path.clone(),
-        source,
-    })?;
-    cache.expect_hash(&oid, actual)?;
+    let kind = cache.copy_verified_into(&oid, size, tmp.as_file())?;
     crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
     set_mode_like(tmp.as_file(), dest, f.executable)
         .map_err(io_err("cannot set permissions on"))?;

@@ -94,6 +94,45 @@ pub fn clone_or_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<Cop
     Ok(CopyKind::Kernel)
 }
 
+/// Copies bytes `offset..offset + len` of `src` to the same offsets of
+/// `dst`: the kernel's `copy_file_range` (which shares extents where the
+/// filesystem can), else positional reads and writes through a buffer.
+/// A source that ends early is an error.
+pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let end = offset + len;
+    let (mut off_in, mut off_out) = (offset, offset);
+    let early = || io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended early");
+    while off_in < end {
+        let chunk = usize::try_from(end - off_in).unwrap_or(usize::MAX);
+        match rustix::fs::copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), chunk) {
+            Ok(0) => return Err(early()),
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(
+                rustix::io::Errno::XDEV
+                | rustix::io::Errno::NOSYS
+                | rustix::io::Errno::INVAL
+                | rustix::io::Errno::OPNOTSUPP,
+            ) => {
+                let mut buf = vec![0u8; crate::IO_BUF];
+                while off_in < end {
+                    let want = buf
+                        .len()
+                        .min(usize::try_from(end - off_in).unwrap_or(usize::MAX));
+                    let n = src.read_at(&mut buf[..want], off_in)?;
+                    if n == 0 {
+                        return Err(early());
+                    }
+                    dst.write_all_at(&buf[..n], off_in)?;
+                    off_in += n as u64;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 fn buffered_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<CopyKind> {
     use std::io::{Read, Seek};
     let mut src = src.try_clone()?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{Remote, RemoteError, object_key, verify_err};
-use crate::cache::{self, Cache, CacheError};
+use crate::cache::{self, Cache};
 use crate::oid::Oid;
 
 /// Uploads in progress: `<root>/<xx>/.incoming-*`, locked while written.
@@ -98,7 +98,7 @@ impl DirRemote {
             .len();
         if len > IN_MEMORY {
             return cache
-                .insert_verified(oid, &mut file)
+                .insert_copy_verified(oid, &file, len)
                 .map_err(|e| verify_err(&self.name, e));
         }
         // A small object: one read into a buffer of its size, hashed before
@@ -205,18 +205,9 @@ impl DirRemote {
                 .map_err(|e| self.failed("cannot write", tmp.path(), e))?;
             tmp
         } else {
-            cache.verify(oid, size)?;
+            // Copied by the kernel while a second thread checks the object.
             let tmp = self.temp_in(dir)?;
-            let copied = fs::copy(&src, tmp.path())
-                .map_err(|e| self.failed("cannot write", tmp.path(), e))?;
-            if copied != size {
-                return Err(RemoteError::Cache(CacheError::WrongSize {
-                    oid: *oid,
-                    expected: size,
-                    actual: copied,
-                    path: src,
-                }));
-            }
+            cache.copy_verified_into(oid, size, tmp.as_file())?;
             tmp
         };
         let _ = tmp

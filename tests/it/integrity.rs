@@ -305,3 +305,69 @@ fn import_never_writes_a_corrupt_cached_object() {
     consumer.dvc(["import", url, "d.bin", "-o", "y.bin"]);
     assert_eq!(consumer.read("y.bin"), content);
 }
+
+/// Big objects move between the cache and a directory remote by the
+/// kernel, checked by a second thread as they go: a corrupt cache object is
+/// never uploaded, a corrupt remote object never enters the cache, and no
+/// temp file is left on either side.
+#[test]
+fn big_objects_to_and_from_a_directory_never_spread_corruption() {
+    let env = Env::new();
+    let (r, content, hex) = one_file(&env, (6 << 20) + 7);
+    let store = env.root().join("store");
+    r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
+    r.commit_all("remote");
+    let good = fs::read(r.object(&hex)).unwrap();
+    flip_byte(&r.object(&hex));
+    let actual = corrupt_hash(&r, &hex);
+    let out = r.dvc_run(["push"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "{}git-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+                corrupt_message(&r, &hex, &actual, "f.bin")
+            )
+        )
+    );
+    let remote_obj = store.join(&hex[..2]).join(&hex[2..]);
+    assert!(!remote_obj.exists(), "nothing uploaded");
+    assert_eq!(temps_below(&store), Vec::<std::path::PathBuf>::new());
+
+    fs::write(r.object(&hex), &good).unwrap();
+    let out = r.dvc(["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (6.0 MiB) to 'storage'.\n");
+    assert!(fs::read(&remote_obj).unwrap() == content);
+
+    // The remote's copy rots; the cache is dropped and fetched again.
+    flip_byte(&remote_obj);
+    let rotten = sha256(&fs::read(&remote_obj).unwrap());
+    fs::remove_dir_all(r.cache()).unwrap();
+    let out = r.dvc_run(["fetch"]);
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            1,
+            format!(
+                "git-dvc: error: remote 'storage' served wrong content for object {hex} (it hashed to {rotten}); nothing was stored (f.bin)\ngit-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n"
+            )
+        )
+    );
+    assert!(!r.object(&hex).exists());
+    assert_eq!(temps_below(&r.cache()), Vec::<std::path::PathBuf>::new());
+}
+
+/// Every temp file anywhere below `dir`.
+fn temps_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(temps_below(&p));
+        } else if e.file_name().to_string_lossy().contains("incoming-") {
+            out.push(p);
+        }
+    }
+    out
+}
