@@ -831,7 +831,7 @@ impl RangedWriter {
     /// Copies bytes `offset..offset + len` of `src` to the same offsets,
     /// by the kernel (see [`crate::fsutil::copy_range`]).
     pub fn copy_from(&self, src: &File, offset: u64, len: u64) -> io::Result<()> {
-        crate::fsutil::copy_range(src, self.file.as_file(), offset, len)
+        crate::fsutil::copy_range(src, self.file.as_file(), offset, len).map(drop)
     }
 
     /// Announces that bytes `range` are written for good.

@@ -66,48 +66,26 @@ pub fn clone_or_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<Cop
     if rustix::fs::ioctl_ficlone(dst, src).is_ok() {
         return Ok(CopyKind::Reflink);
     }
-    let (mut off_in, mut off_out) = (0u64, 0u64);
-    while off_in < len {
-        let chunk = usize::try_from(len - off_in)
-            .unwrap_or(usize::MAX)
-            .min(1 << 30);
-        match rustix::fs::copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the source ended early",
-                ));
-            }
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => {}
-            // Not supported between these files: copy by hand, from the
-            // start (nothing was copied yet, or the offsets say how much).
-            Err(
-                rustix::io::Errno::XDEV
-                | rustix::io::Errno::NOSYS
-                | rustix::io::Errno::INVAL
-                | rustix::io::Errno::OPNOTSUPP,
-            ) if off_in == 0 => return buffered_copy(src, dst, len),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(CopyKind::Kernel)
+    copy_range(src, dst, 0, len)
 }
 
 /// Copies bytes `offset..offset + len` of `src` to the same offsets of
 /// `dst`: the kernel's `copy_file_range` (which shares extents where the
-/// filesystem can), else positional reads and writes through a buffer.
-/// A source that ends early is an error.
-pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<()> {
+/// filesystem can), else, from where the kernel stopped, positional reads
+/// and writes through a buffer. A source that ends early is an error.
+pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<CopyKind> {
     use std::os::unix::fs::FileExt;
     let end = offset + len;
     let (mut off_in, mut off_out) = (offset, offset);
     let early = || io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended early");
     while off_in < end {
-        let chunk = usize::try_from(end - off_in).unwrap_or(usize::MAX);
+        let chunk = usize::try_from(end - off_in)
+            .unwrap_or(usize::MAX)
+            .min(1 << 30);
         match rustix::fs::copy_file_range(src, Some(&mut off_in), dst, Some(&mut off_out), chunk) {
             Ok(0) => return Err(early()),
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            // Not supported between these files: by hand, from here.
             Err(
                 rustix::io::Errno::XDEV
                 | rustix::io::Errno::NOSYS
@@ -126,27 +104,12 @@ pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::
                     dst.write_all_at(&buf[..n], off_in)?;
                     off_in += n as u64;
                 }
+                return Ok(CopyKind::Buffered);
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
-}
-
-fn buffered_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<CopyKind> {
-    use std::io::{Read, Seek};
-    let mut src = src.try_clone()?;
-    let mut dst = dst.try_clone()?;
-    src.rewind()?;
-    dst.rewind()?;
-    let copied = crate::cache::copy(&mut (&mut src).take(len), &mut dst)?;
-    if copied != len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the source ended early",
-        ));
-    }
-    Ok(CopyKind::Buffered)
+    Ok(CopyKind::Kernel)
 }
 
 /// True for the errors of a filesystem or kernel that cannot share extents.
@@ -394,6 +357,21 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn copy_range_copies_at_the_offsets_and_refuses_a_short_source() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+        fs::write(tmp.path().join("src"), &bytes).unwrap();
+        let src = fs::File::open(tmp.path().join("src")).unwrap();
+        let dst = fs::File::create(tmp.path().join("dst")).unwrap();
+        // Out of order, as parts land.
+        copy_range(&src, &dst, 60_000, 40_000).unwrap();
+        copy_range(&src, &dst, 0, 60_000).unwrap();
+        assert!(fs::read(tmp.path().join("dst")).unwrap() == bytes);
+        let err = copy_range(&src, &dst, 90_000, 20_000).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fs;
 use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, Repo, data, sha256};
-use crate::servers::{Flaky, HttpServer, S3_KEY, S3_SECRET, S3Server, walk};
+use crate::servers::{Flaky, HttpServer, S3_SECRET, S3Server, walk};
 
 /// Files of a repository: many small objects and one that moves in three
 /// parts (see [`parts_of_5_mib`]).
@@ -98,17 +98,11 @@ fn push_fetch_and_clone_survive_a_flaky_http_remote() {
     assert!(http.faults.ranged.load(Ordering::SeqCst) >= 6);
 }
 
-fn s3_env(env: &Env) {
-    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
-    env.set_env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
-    env.set_env("AWS_REGION", "us-east-1");
-}
-
 #[test]
 fn push_fetch_and_clone_survive_a_flaky_s3_remote() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env);
+    env.s3_credentials(S3_SECRET);
     let origin = committed(&env, "s3://bucket/ds", &["--endpoint", &s3.endpoint]);
     survive(&env, &origin, &s3.flaky);
     assert_eq!(s3.objects("bucket/ds").len(), 25);
@@ -122,7 +116,7 @@ fn push_fetch_and_clone_survive_a_flaky_s3_remote() {
 fn an_s3_remote_serving_wrong_bytes_is_refused_and_nothing_is_stored() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env);
+    env.s3_credentials(S3_SECRET);
     let origin = committed(&env, "s3://bucket/ds", &["--endpoint", &s3.endpoint]);
     origin.dvc(["push"]);
     let (path, bytes) = &dataset()[3];

@@ -106,6 +106,14 @@ impl Env {
         c
     }
 
+    /// The test S3 server's key pair (with `secret` as the secret: a wrong
+    /// one tests refusal) and a region, for every later command.
+    pub(crate) fn s3_credentials(&self, secret: &str) {
+        self.set_env("AWS_ACCESS_KEY_ID", crate::servers::S3_KEY);
+        self.set_env("AWS_SECRET_ACCESS_KEY", secret);
+        self.set_env("AWS_REGION", "us-east-1");
+    }
+
     /// Sets an environment variable for every later command.
     pub(crate) fn set_env(&self, key: &str, value: &str) {
         self.extra

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, Repo, data, sha256};
-use crate::servers::{HttpServer, S3_KEY, S3_SECRET, S3Server, walk};
+use crate::servers::{HttpServer, S3_SECRET, S3Server, walk};
 
 /// How many files each story commits: well above the engine's listing
 /// threshold, well below what makes a test slow.
@@ -48,12 +48,6 @@ fn prefixes(files: &[Vec<u8>]) -> usize {
         .len()
 }
 
-fn s3_env(env: &Env) {
-    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
-    env.set_env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
-    env.set_env("AWS_REGION", "us-east-1");
-}
-
 /// A push of a batch to S3 learns what the bucket holds from listings
 /// (at most one per two-hex prefix the batch touches) and sends no HEAD per
 /// object; a second push uploads nothing; an object the bucket holds at
@@ -62,7 +56,7 @@ fn s3_env(env: &Env) {
 fn a_push_to_s3_lists_what_is_there_instead_of_asking_per_object() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env);
+    env.s3_credentials(S3_SECRET);
     let (r, files) = many_files(&env, "s3://bucket/many", &["--endpoint", &s3.endpoint]);
     s3.requests.take();
 

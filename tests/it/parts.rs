@@ -6,7 +6,7 @@ use std::fs;
 use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, Repo, data, sha256};
-use crate::servers::{HttpServer, S3_KEY, S3_SECRET, S3Server};
+use crate::servers::{HttpServer, S3_SECRET, S3Server};
 
 const MIB: usize = 1 << 20;
 /// Four parts of 5 MiB (S3's smallest) and a short last one.
@@ -49,9 +49,7 @@ fn pending_uploads(s3: &S3Server) -> Vec<String> {
 
 fn s3_with_big_file(env: &Env) -> (S3Server, Repo<'_>, Vec<u8>) {
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
-    env.set_env("AWS_SECRET_ACCESS_KEY", S3_SECRET);
-    env.set_env("AWS_REGION", "us-east-1");
+    env.s3_credentials(S3_SECRET);
     five_mib_parts(env);
     let (r, big) = repo_with_big_file(env, "s3://bucket/data", Some(&s3.endpoint.clone()));
     (s3, r, big)

@@ -6,13 +6,7 @@ use std::fs;
 use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, Repo, data, pointer_for, sha256};
-use crate::servers::{HttpServer, S3_KEY, S3_SECRET, S3Server, walk};
-
-fn s3_env(env: &Env, secret: &str) {
-    env.set_env("AWS_ACCESS_KEY_ID", S3_KEY);
-    env.set_env("AWS_SECRET_ACCESS_KEY", secret);
-    env.set_env("AWS_REGION", "us-east-1");
-}
+use crate::servers::{HttpServer, S3_SECRET, S3Server, walk};
 
 /// Objects under a directory remote (relative `ab/cdef…` paths).
 fn remote_objects(root: &std::path::Path) -> Vec<String> {
@@ -33,7 +27,7 @@ fn key(bytes: &[u8]) -> String {
 fn s3_push_drop_cache_and_restore_an_old_version() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env, S3_SECRET);
+    env.s3_credentials(S3_SECRET);
     let r = env.repo("mnist3d");
     r.dvc(["track", "datasets/**"]);
     let adrenal_v1 = data(1, 300_000);
@@ -100,7 +94,7 @@ fn s3_push_drop_cache_and_restore_an_old_version() {
 fn s3_multipart_upload_of_a_large_object() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env, S3_SECRET);
+    env.s3_credentials(S3_SECRET);
     let r = env.repo("p");
     r.dvc(["track", "*.bin"]);
     let big = data(9, (64 << 20) + 12345);
@@ -129,7 +123,7 @@ fn s3_multipart_upload_of_a_large_object() {
 fn wrong_s3_credentials_are_refused() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    s3_env(&env, "not-the-secret");
+    env.s3_credentials("not-the-secret");
     let r = env.repo("p");
     r.dvc(["track", "*.bin"]);
     let v = data(5, 100);
