@@ -88,13 +88,13 @@ pub struct Cache {
     root: PathBuf,
 }
 
-/// Objects this process hashed as it wrote them, by id, with the file
-/// (device and inode) it installed. Reading such an object again in the
+/// Objects this process hashed as it wrote them, by id, with the
+/// [`stamp`] of the file it installed. Reading such an object again in the
 /// same command — a clone downloads an object, then checks it out — need
 /// not hash it again: its bytes were checked against its id as they went
 /// in, moments ago, into a read-only file. Kept in memory only; see
 /// [`NOTE_TTL`] for the one hand-over between processes.
-static HASHED_HERE: std::sync::Mutex<Option<std::collections::HashMap<Oid, (u64, u64)>>> =
+static HASHED_HERE: std::sync::Mutex<Option<std::collections::HashMap<Oid, Stamp>>> =
     std::sync::Mutex::new(None);
 
 /// How long a note that an object was just hashed in is believed by
@@ -113,14 +113,12 @@ const NOTE_MIN: u64 = 4 << 20;
 /// its id: out of the object layout and of `tmp/`.
 const NOTE_DIR: &str = ".notes";
 
-fn file_id(file: &File) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    file.metadata().ok().map(|m| (m.dev(), m.ino()))
-}
+/// What identifies an object file as the one hashed in, untouched:
+/// device, inode, size, change time (seconds, nanoseconds). Any write,
+/// chmod or replacement changes it.
+type Stamp = [i64; 5];
 
-/// What a note records of an object file: device, inode, size, change
-/// time (seconds, nanoseconds).
-fn stamp(file: &File) -> Option<[i64; 5]> {
+fn stamp(file: &File) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let m = file.metadata().ok()?;
     Some([
@@ -148,40 +146,39 @@ impl Cache {
     /// in: in memory, and for a big object in a short-lived note (see
     /// [`NOTE_TTL`]). A note that cannot be written only costs a rehash.
     fn remember_hashed(&self, oid: &Oid, file: &File) {
-        if let (Some(id), Ok(mut memo)) = (file_id(file), HASHED_HERE.lock()) {
-            memo.get_or_insert_with(Default::default).insert(*oid, id);
+        let Some(st) = stamp(file) else { return };
+        if let Ok(mut memo) = HASHED_HERE.lock() {
+            memo.get_or_insert_with(Default::default).insert(*oid, st);
         }
-        let Some(st) = stamp(file).filter(|st| st[2] >= NOTE_MIN as i64) else {
+        if st[2] < NOTE_MIN as i64 {
             return;
-        };
-        let note = format!(
-            "{} {} {} {} {} {}\n",
-            st[0],
-            st[1],
-            st[2],
-            st[3],
-            st[4],
-            unix_now()
-        );
+        }
+        let [dev, ino, size, ct, ctn] = st;
+        let note = format!("{dev} {ino} {size} {ct} {ctn} {}\n", unix_now());
         let dir = self.root.join(NOTE_DIR);
         let _ = fs::create_dir_all(&dir)
             .and_then(|()| crate::fsutil::write_atomic(&dir.join(oid.to_hex()), note.as_bytes()));
     }
 
-    /// True when `file` is the very file installed as `oid` after hashing
-    /// it, by this process or, within [`NOTE_TTL`], by another one, and
-    /// untouched since.
-    fn hashed_in(&self, oid: &Oid, file: &File) -> bool {
-        let known = HASHED_HERE
+    /// True when `file` (of `size` bytes) is the very file installed as
+    /// `oid` after hashing it, by this process or, within [`NOTE_TTL`], by
+    /// another one, and untouched since. Costs nothing for a small object
+    /// this process did not write, one `fstat` otherwise.
+    fn hashed_in(&self, oid: &Oid, size: u64, file: &File) -> bool {
+        let remembered = HASHED_HERE
             .lock()
             .ok()
             .and_then(|m| m.as_ref().and_then(|m| m.get(oid)).copied());
-        if known.is_some() && known == file_id(file) {
+        if remembered.is_none() && size < NOTE_MIN {
+            return false;
+        }
+        let Some(st) = stamp(file) else { return false };
+        if remembered == Some(st) {
             return true;
         }
-        let Some(st) = stamp(file).filter(|st| st[2] >= NOTE_MIN as i64) else {
+        if size < NOTE_MIN {
             return false;
-        };
+        }
         let path = self.root.join(NOTE_DIR).join(oid.to_hex());
         let Ok(text) = fs::read_to_string(path) else {
             return false;
@@ -286,7 +283,7 @@ impl Cache {
         let path = self.object_path(oid);
         let mut file = self.open_or_quarantine(oid, size)?;
         let read_err = io_err("cannot read", &path);
-        let known = self.hashed_in(oid, &file);
+        let known = self.hashed_in(oid, size, &file);
         if size <= CHECK_IN_MEMORY {
             let mut bytes = Vec::with_capacity(size as usize);
             (&mut file)
@@ -311,7 +308,7 @@ impl Cache {
     pub fn verify(&self, oid: &Oid, size: u64) -> Result<(), CacheError> {
         let path = self.object_path(oid);
         let file = self.open_or_quarantine(oid, size)?;
-        if self.hashed_in(oid, &file) {
+        if self.hashed_in(oid, size, &file) {
             return Ok(());
         }
         let (actual, _) = Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))
@@ -338,7 +335,7 @@ impl Cache {
             path: path.clone(),
             source: e,
         };
-        if self.hashed_in(oid, &src) {
+        if self.hashed_in(oid, size, &src) {
             return crate::fsutil::clone_or_copy(&src, dst, size).map_err(write_err);
         }
         let (copied, hashed) =
@@ -634,7 +631,7 @@ impl Cache {
 const OBJECT_TEMP_PREFIX: &str = ".incoming-";
 
 /// Objects up to this size are checked in memory before they are served.
-const CHECK_IN_MEMORY: u64 = 4 << 20;
+pub const CHECK_IN_MEMORY: u64 = 4 << 20;
 
 /// An object checked by [`Cache::read_checked`].
 pub enum Checked {
@@ -1003,18 +1000,18 @@ mod tests {
         // Another process: nothing in its memory.
         HASHED_HERE.lock().unwrap().take();
         let open = || File::open(cache.object_path(&oid)).unwrap();
-        assert!(cache.hashed_in(&oid, &open()));
+        assert!(cache.hashed_in(&oid, 5 << 20, &open()));
         // Too old to be believed.
         let mut fields: Vec<String> = text.split_whitespace().map(str::to_string).collect();
         fields[5] = (unix_now() - NOTE_TTL.as_secs() - 1).to_string();
         fs::write(&note, fields.join(" ")).unwrap();
-        assert!(!cache.hashed_in(&oid, &open()));
+        assert!(!cache.hashed_in(&oid, 5 << 20, &open()));
         // Fresh, but the object was touched since (its change time moved).
         fs::write(&note, &text).unwrap();
-        assert!(cache.hashed_in(&oid, &open()));
+        assert!(cache.hashed_in(&oid, 5 << 20, &open()));
         std::thread::sleep(std::time::Duration::from_millis(20));
         fs::set_permissions(cache.object_path(&oid), Permissions::from_mode(0o444)).unwrap();
-        assert!(!cache.hashed_in(&oid, &open()));
+        assert!(!cache.hashed_in(&oid, 5 << 20, &open()));
         // Small objects leave none.
         let (small, _) = cache.insert_reader(&mut &b"tiny"[..]).unwrap();
         assert!(!cache.root().join(NOTE_DIR).join(small.to_hex()).exists());

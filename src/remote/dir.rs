@@ -10,17 +10,18 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{Remote, RemoteError, object_key, verify_err};
-use crate::cache::{self, Cache};
+use crate::cache::{self, Cache, Checked};
 use crate::oid::Oid;
 
 /// Uploads in progress: `<root>/<xx>/.incoming-*`, locked while written.
 const TEMP_PREFIX: &str = ".incoming-";
 
 /// Objects up to this size move through one buffer: an upload reads it once,
-/// hashes and writes from the same bytes (larger ones are hashed, then
-/// copied by the kernel, a reflink where the filesystem can); a download
-/// hashes it before creating any file.
-const IN_MEMORY: u64 = 4 << 20;
+/// hashes and writes from the same bytes (larger ones are copied by the
+/// kernel, a reflink where the filesystem can, and hashed beside the copy);
+/// a download hashes it before creating any file. The cache's own bound for
+/// checking in memory, so an upload never gets a file where it wants bytes.
+const IN_MEMORY: u64 = cache::CHECK_IN_MEMORY;
 
 /// Objects under a local directory, written atomically like the cache.
 /// Cheap to clone (a name and a path), so blocking work moves to
@@ -182,34 +183,30 @@ impl DirRemote {
 
     /// Content leaving the cache is checked as it goes, here rather than in
     /// a pass of the engine's own (see [`Remote::upload_verifies`]): a small
-    /// object is read once, hashed and written from the same buffer; a
-    /// larger one is hashed, then copied by the kernel (`copy_file_range`,
-    /// a reflink where the filesystem can). A mismatch quarantines the
+    /// object is read once, hashed and written from the same buffer
+    /// ([`Cache::read_checked`]); a larger one is copied by the kernel
+    /// (`copy_file_range`, a reflink where the filesystem can) while a
+    /// second thread hashes it ([`Cache::copy_verified_into`]). A mismatch
+    /// quarantines the
     /// object and leaves nothing on the remote. No fsync: like the cache,
     /// a remote object appears by rename, whole or not at all.
     fn upload_blocking(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
         let dest = self.path(oid);
         let dir = dest.parent().expect("object paths have a parent");
-        let src = cache.object_path(oid);
-        let tmp = if size <= IN_MEMORY {
-            let mut file = cache.open_or_quarantine(oid, size)?;
-            let mut buf = Vec::with_capacity(size as usize + 1);
-            (&mut file)
-                .take(size + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| self.failed("cannot read", &src, e))?;
-            // A length that changed since the open shows up as a mismatch.
-            cache.expect_hash(oid, Oid::hash_bytes(&buf))?;
-            let mut tmp = self.temp_in(dir)?;
-            tmp.write_all(&buf)
-                .map_err(|e| self.failed("cannot write", tmp.path(), e))?;
-            tmp
-        } else {
-            // Copied by the kernel while a second thread checks the object.
-            let tmp = self.temp_in(dir)?;
-            cache.copy_verified_into(oid, size, tmp.as_file())?;
-            tmp
-        };
+        let tmp = self.temp_in(dir)?;
+        match (size <= IN_MEMORY)
+            .then(|| cache.read_checked(oid, size))
+            .transpose()?
+        {
+            Some(Checked::Bytes(buf)) => {
+                tmp.as_file()
+                    .write_all(&buf)
+                    .map_err(|e| self.failed("cannot write", tmp.path(), e))?;
+            }
+            _ => {
+                cache.copy_verified_into(oid, size, tmp.as_file())?;
+            }
+        }
         let _ = tmp
             .as_file()
             .set_permissions(fs::Permissions::from_mode(0o444));
