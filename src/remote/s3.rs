@@ -343,35 +343,7 @@ impl S3Remote {
 impl RangedGet for S3Remote {
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Reply, RemoteError> {
         let full = self.full_key(key);
-        let r = self
-            .client()
-            .await
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .range(format!(
-                "bytes={}-{}",
-                range.start,
-                range.end.saturating_sub(1)
-            ))
-            .send()
-            .await;
-        let out = match r {
-            Ok(o) => o,
-            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
-                return Err(RemoteError::KeyNotFound {
-                    key: key.to_string(),
-                    remote: self.name.clone(),
-                });
-            }
-            // An empty object has no byte 0: read it whole.
-            Err(SdkError::ServiceError(se))
-                if se.raw().status().as_u16() == 416 && range.start == 0 =>
-            {
-                return self.get_whole(key).await;
-            }
-            Err(e) => return Err(self.classify(&format!("download {full}"), e)),
-        };
+        let out = self.get_object(key, Some(&range)).await?;
         let total =
             match out.content_range() {
                 Some(cr) => Some(parts::content_range_total(cr, &range).ok_or_else(|| {
@@ -396,22 +368,45 @@ impl RangedGet for S3Remote {
 }
 
 impl S3Remote {
-    /// A plain GetObject of `key`, the whole object.
-    async fn get_whole(&self, key: &str) -> Result<Reply, RemoteError> {
+    /// GetObject of `key`, or of bytes `range` of it. Nothing stored there
+    /// is [`RemoteError::KeyNotFound`]; an empty object (which has no byte
+    /// 0 to range over) is read whole.
+    async fn get_object(
+        &self,
+        key: &str,
+        range: Option<&Range<u64>>,
+    ) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, RemoteError> {
         let full = self.full_key(key);
-        let out = self
-            .client()
-            .await
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await
-            .map_err(|e| self.classify(&format!("download {full}"), e))?;
-        let len = out.content_length().and_then(|n| u64::try_from(n).ok());
-        Ok(Reply::Whole {
-            len,
-            body: self.body(out.body, full),
+        let send = |range: Option<&Range<u64>>| {
+            let asked = range.map(|r| format!("bytes={}-{}", r.start, r.end.saturating_sub(1)));
+            let full = full.clone();
+            async move {
+                self.client()
+                    .await
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(full)
+                    .set_range(asked)
+                    .send()
+                    .await
+            }
+        };
+        let status = |e: &SdkError<_>| match e {
+            SdkError::ServiceError(se) => Some(se.raw().status().as_u16()),
+            _ => None,
+        };
+        let r = match send(range).await {
+            Err(e) if status(&e) == Some(416) && range.is_some_and(|r| r.start == 0) => {
+                send(None).await
+            }
+            r => r,
+        };
+        r.map_err(|e| match status(&e) {
+            Some(404) => RemoteError::KeyNotFound {
+                key: key.to_string(),
+                remote: self.name.clone(),
+            },
+            _ => self.classify(&format!("download {full}"), e),
         })
     }
 
@@ -502,24 +497,7 @@ impl Remote for S3Remote {
         w: &mut (dyn std::io::Write + Send),
     ) -> Result<u64, RemoteError> {
         let full = self.full_key(key);
-        let r = self
-            .client()
-            .await
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&full)
-            .send()
-            .await;
-        let out = match r {
-            Ok(o) => o,
-            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => {
-                return Err(RemoteError::KeyNotFound {
-                    key: key.to_string(),
-                    remote: self.name.clone(),
-                });
-            }
-            Err(e) => return Err(self.classify(&format!("download {full}"), e)),
-        };
+        let out = self.get_object(key, None).await?;
         let expected = out.content_length().map(|n| n as u64);
         let mut body = out.body;
         let mut n = 0u64;
