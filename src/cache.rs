@@ -88,110 +88,10 @@ pub struct Cache {
     root: PathBuf,
 }
 
-/// Objects this process hashed as it wrote them, by id, with the
-/// [`stamp`] of the file it installed. Reading such an object again in the
-/// same command — a clone downloads an object, then checks it out — need
-/// not hash it again: its bytes were checked against its id as they went
-/// in, moments ago, into a read-only file. Kept in memory only; see
-/// [`NOTE_TTL`] for the one hand-over between processes.
-static HASHED_HERE: std::sync::Mutex<Option<std::collections::HashMap<Oid, Stamp>>> =
-    std::sync::Mutex::new(None);
-
-/// How long a note that an object was just hashed in is believed by
-/// another process. Git runs the post-checkout hook, which writes a
-/// clone's big files, while the filter process that downloaded (and
-/// hashed) them is still alive: the note spares the hook a second full
-/// read. A note holds the object file's device, inode, size and change
-/// time, so any write, chmod or replacement since voids it; bit rot in
-/// the seconds between is the one thing it does not catch, and the next
-/// command reads the object in full again.
-const NOTE_TTL: std::time::Duration = std::time::Duration::from_secs(120);
-/// Objects at least this big leave a note; smaller ones are cheaper to
-/// hash again than a note is to write.
-const NOTE_MIN: u64 = 4 << 20;
-/// Notes live in this directory of the cache, one per object, named by
-/// its id: out of the object layout and of `tmp/`.
-const NOTE_DIR: &str = ".notes";
-
-/// What identifies an object file as the one hashed in, untouched:
-/// device, inode, size, change time (seconds, nanoseconds). Any write,
-/// chmod or replacement changes it.
-type Stamp = [i64; 5];
-
-fn stamp(file: &File) -> Option<Stamp> {
-    use std::os::unix::fs::MetadataExt;
-    let m = file.metadata().ok()?;
-    Some([
-        i64::try_from(m.dev()).ok()?,
-        i64::try_from(m.ino()).ok()?,
-        i64::try_from(m.len()).ok()?,
-        m.ctime(),
-        m.ctime_nsec(),
-    ])
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Cache {
     /// A cache rooted at `root` (created lazily on first write).
     pub fn new(root: impl Into<PathBuf>) -> Cache {
         Cache { root: root.into() }
-    }
-
-    /// Records that `file`, just installed as `oid`, was hashed on its way
-    /// in: in memory, and for a big object in a short-lived note (see
-    /// [`NOTE_TTL`]). A note that cannot be written only costs a rehash.
-    fn remember_hashed(&self, oid: &Oid, file: &File) {
-        let Some(st) = stamp(file) else { return };
-        if let Ok(mut memo) = HASHED_HERE.lock() {
-            memo.get_or_insert_with(Default::default).insert(*oid, st);
-        }
-        if st[2] < NOTE_MIN as i64 {
-            return;
-        }
-        let [dev, ino, size, ct, ctn] = st;
-        let note = format!("{dev} {ino} {size} {ct} {ctn} {}\n", unix_now());
-        let dir = self.root.join(NOTE_DIR);
-        let _ = fs::create_dir_all(&dir)
-            .and_then(|()| crate::fsutil::write_atomic(&dir.join(oid.to_hex()), note.as_bytes()));
-    }
-
-    /// True when `file` (of `size` bytes) is the very file installed as
-    /// `oid` after hashing it, by this process or, within [`NOTE_TTL`], by
-    /// another one, and untouched since. Costs nothing for a small object
-    /// this process did not write, one `fstat` otherwise.
-    fn hashed_in(&self, oid: &Oid, size: u64, file: &File) -> bool {
-        let remembered = HASHED_HERE
-            .lock()
-            .ok()
-            .and_then(|m| m.as_ref().and_then(|m| m.get(oid)).copied());
-        if remembered.is_none() && size < NOTE_MIN {
-            return false;
-        }
-        let Some(st) = stamp(file) else { return false };
-        if remembered == Some(st) {
-            return true;
-        }
-        if size < NOTE_MIN {
-            return false;
-        }
-        let path = self.root.join(NOTE_DIR).join(oid.to_hex());
-        let Ok(text) = fs::read_to_string(path) else {
-            return false;
-        };
-        let fields: Vec<i64> = text
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let [dev, ino, size, ct, ctn, at] = fields[..] else {
-            return false;
-        };
-        let age = unix_now().saturating_sub(u64::try_from(at).unwrap_or(u64::MAX));
-        [dev, ino, size, ct, ctn] == st && age <= NOTE_TTL.as_secs()
     }
 
     /// The cache directory.
@@ -283,20 +183,14 @@ impl Cache {
         let path = self.object_path(oid);
         let mut file = self.open_or_quarantine(oid, size)?;
         let read_err = io_err("cannot read", &path);
-        let known = self.hashed_in(oid, size, &file);
         if size <= CHECK_IN_MEMORY {
             let mut bytes = Vec::with_capacity(size as usize);
             (&mut file)
                 .take(size + 1)
                 .read_to_end(&mut bytes)
                 .map_err(read_err)?;
-            if !known {
-                self.expect_hash(oid, Oid::hash_bytes(&bytes))?;
-            }
+            self.expect_hash(oid, Oid::hash_bytes(&bytes))?;
             return Ok(Checked::Bytes(bytes));
-        }
-        if known {
-            return Ok(Checked::File(file));
         }
         let (actual, _) = Oid::hash_reader(&mut file).map_err(read_err)?;
         self.expect_hash(oid, actual)?;
@@ -308,9 +202,6 @@ impl Cache {
     pub fn verify(&self, oid: &Oid, size: u64) -> Result<(), CacheError> {
         let path = self.object_path(oid);
         let file = self.open_or_quarantine(oid, size)?;
-        if self.hashed_in(oid, size, &file) {
-            return Ok(());
-        }
         let (actual, _) = Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))
             .map_err(io_err("cannot read", &path))?;
         self.expect_hash(oid, actual)
@@ -321,7 +212,7 @@ impl Cache {
     /// checked as it goes: a second thread hashes the object while the
     /// kernel copies, so the check costs one read in parallel rather than
     /// a pass before. A corrupt object is quarantined and `dst` must then be
-    /// thrown away. An object this process just hashed is not hashed again.
+    /// thrown away.
     pub fn copy_verified_into(
         &self,
         oid: &Oid,
@@ -335,9 +226,6 @@ impl Cache {
             path: path.clone(),
             source: e,
         };
-        if self.hashed_in(oid, size, &src) {
-            return crate::fsutil::clone_or_copy(&src, dst, size).map_err(write_err);
-        }
         let (copied, hashed) =
             hash_beside(&src, size, || crate::fsutil::clone_or_copy(&src, dst, size));
         let kind = copied.map_err(write_err)?;
@@ -544,8 +432,6 @@ impl Cache {
     /// Returns how many files and bytes went.
     pub fn remove_stale_temps(&self) -> Result<(usize, u64), CacheError> {
         let mut total = remove_stale_temps_in(&self.tmp_dir(), "incoming-")?;
-        let old = remove_old_notes(&self.root.join(NOTE_DIR));
-        total = (total.0 + old.0, total.1 + old.1);
         // Downloads write beside their object (see `writer_for`).
         let Ok(rd) = fs::read_dir(&self.root) else {
             return Ok(total);
@@ -733,24 +619,6 @@ impl Write for ObjectWriter {
     }
 }
 
-/// Removes notes (see [`NOTE_TTL`]) too old to be believed; returns the
-/// files and bytes removed.
-fn remove_old_notes(dir: &Path) -> (usize, u64) {
-    let mut total = (0, 0);
-    for ent in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(meta) = ent.metadata() else { continue };
-        let old = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > NOTE_TTL);
-        if old && fs::remove_file(ent.path()).is_ok() {
-            total = (total.0 + 1, total.1 + meta.len());
-        }
-    }
-    total
-}
-
 /// Runs `copy` while a second thread hashes the first `len` bytes of `src`
 /// (positional reads: the copy's offsets are its own); returns both
 /// outcomes. A source shorter than `len` hashes short and so mismatches.
@@ -902,12 +770,8 @@ impl Cache {
         file.as_file()
             .set_permissions(Permissions::from_mode(0o444))
             .map_err(io_err("cannot make read-only", &tmp_path))?;
-        let installed = file
-            .persist(&dest)
+        file.persist(&dest)
             .map_err(|e| io_err("cannot move an object to", &dest)(e.error))?;
-        // Every path here hashed the bytes it wrote (or named the object
-        // by their hash).
-        self.remember_hashed(oid, &installed);
         Ok(())
     }
 }
@@ -988,34 +852,6 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_note_spares_a_rehash_only_while_fresh_and_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"));
-        let bytes: Vec<u8> = (0..(5u32 << 20)).map(|i| (i % 251) as u8).collect();
-        let (oid, _) = cache.insert_reader(&mut &bytes[..]).unwrap();
-        let note = cache.root().join(NOTE_DIR).join(oid.to_hex());
-        let text = fs::read_to_string(&note).unwrap();
-        // Another process: nothing in its memory.
-        HASHED_HERE.lock().unwrap().take();
-        let open = || File::open(cache.object_path(&oid)).unwrap();
-        assert!(cache.hashed_in(&oid, 5 << 20, &open()));
-        // Too old to be believed.
-        let mut fields: Vec<String> = text.split_whitespace().map(str::to_string).collect();
-        fields[5] = (unix_now() - NOTE_TTL.as_secs() - 1).to_string();
-        fs::write(&note, fields.join(" ")).unwrap();
-        assert!(!cache.hashed_in(&oid, 5 << 20, &open()));
-        // Fresh, but the object was touched since (its change time moved).
-        fs::write(&note, &text).unwrap();
-        assert!(cache.hashed_in(&oid, 5 << 20, &open()));
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        fs::set_permissions(cache.object_path(&oid), Permissions::from_mode(0o444)).unwrap();
-        assert!(!cache.hashed_in(&oid, 5 << 20, &open()));
-        // Small objects leave none.
-        let (small, _) = cache.insert_reader(&mut &b"tiny"[..]).unwrap();
-        assert!(!cache.root().join(NOTE_DIR).join(small.to_hex()).exists());
-    }
 
     #[test]
     fn insert_is_atomic_readonly_and_deduplicated() {

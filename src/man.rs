@@ -153,9 +153,6 @@ Corrupt objects moved aside by \fBgit dvc fsck\fR, or by any command that found 
 \fI<git\-common\-dir>/dvc/cache/tmp/\fR
 Objects being written, and big files being checked out; a file there that no running git\-dvc holds locked was left by an interrupted command, and \fBgit dvc gc\fR removes it.
 .TP
-\fI<git\-common\-dir>/dvc/cache/.notes/\fR
-One short note per big object just hashed into the cache (its file's device, inode, size and change time): for two minutes, and while the file is untouched, another git\-dvc process (the post\-checkout hook of a clone) copies it out without hashing it again. \fBgit dvc gc\fR removes old notes.
-.TP
 \fI<git\-common\-dir>/dvc/sources/\fR
 Clones of the source repositories of \fBget\fR and \fBimport\fR.
 .TP
