@@ -25,16 +25,12 @@
 #   BENCH_GITDVC     git-dvc binary (default target/release/git-dvc; never built here)
 #   BENCH_DVC        dvc executable (default bench/.venv/bin/dvc, needs dvc-s3 for S3)
 #   BENCH_S3S        s3s-fs binary (default /tmp/s3s-bin/bin/s3s-fs, from bench/s3s-fs-install.sh)
-#   BENCH_SETTLE     seconds to wait after deleting scenario (b)'s files (default 61, see below)
+#   BENCH_SETTLE     seconds to wait after deleting scenario (b)'s files (default 61)
 #
-# Scenario (b) never deletes between timed runs: a run's clone or remote is
-# renamed into a trash dir, emptied (then synced, then left BENCH_SETTLE
-# seconds) only between sections. On ext4 without a journal, as this VM's
-# root is, inode allocation skips every inode freed in the last 60 s (360 s
-# while its table block is dirty; fs/ext4/ialloc.c recently_deleted()), so
-# a run after `rm -rf` of the last run's 12,000 files spent most of its time
-# scanning for a free inode: `cp -r` of the 6,000 files took 3.7-5.1 s of
-# system time right after a delete and 0.78 s without one.
+# Scenario (b) never deletes between timed runs: what a run leaves (clone,
+# remote, s3s-fs side files) is renamed into a trash dir, emptied only
+# between sections, then left BENCH_SETTLE seconds. bench/README.md ("Things
+# to know") says why: journal-less ext4 skips recently freed inodes.
 set -euo pipefail
 
 SCRIPT=remote.sh
@@ -210,7 +206,7 @@ source_setup() { # tool kind scenario: untimed: the source repo with the data co
 # Scenario (b)'s outputs go to the trash (a rename), everything else is
 # deleted; settle empties the trash between sections (see the head).
 MANY=0
-TRASH=""
+TRASH="$BENCH_DIR/trash"
 discard() { # path: a command that takes it out of the way
     # (a tmpfs has no such cost, and a rename cannot leave it)
     if [ "$MANY" = 1 ] && [[ "$1" != "$TMPFS_DIR"/* ]]; then
@@ -220,7 +216,7 @@ discard() { # path: a command that takes it out of the way
     fi
 }
 settle() {
-    [ -n "$TRASH" ] && [ -d "$TRASH" ] || return 0
+    [ -d "$TRASH" ] || return 0
     chmod -R u+w "$TRASH" 2>/dev/null || true
     rm -rf "$TRASH"
     sync
@@ -234,7 +230,11 @@ empty_remote() { # tool kind
     # s3s-fs keeps each object's metadata in dot files at its root
     # (.bucket-<b64>.object-<b64>.*.json); only one tool uses the server at a time.
     local side=""
-    [ "$2" = s3 ] && side=" && find $S3_ROOT -maxdepth 1 -type f -name '.*' -delete"
+    if [ "$2" = s3 ] && [ "$MANY" = 1 ]; then
+        side=" && mkdir -p $TRASH && t=\$(mktemp -d -p $TRASH) && find $S3_ROOT -maxdepth 1 -type f -name '.*' -exec mv -t \$t {} +"
+    elif [ "$2" = s3 ]; then
+        side=" && find $S3_ROOT -maxdepth 1 -type f -name '.*' -delete"
+    fi
     echo "$(discard "$d") && mkdir -p $d$side"
 }
 
@@ -279,7 +279,7 @@ for s in $SCENARIOS; do
         *) die "unknown scenario $s" ;;
     esac
     MANY=0
-    [ "$s" = b ] && MANY=1 && TRASH="$BENCH_DIR/trash"
+    if [ "$s" = b ]; then MANY=1; fi
     for kind in $REMOTES; do
         section "($s) $label: push, clone + pull; $kind remote"
         for tool in $TOOLS; do
