@@ -202,8 +202,7 @@ impl Cache {
     pub fn verify(&self, oid: &Oid, size: u64) -> Result<(), CacheError> {
         let path = self.object_path(oid);
         let file = self.open_or_quarantine(oid, size)?;
-        let (actual, _) = Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))
-            .map_err(io_err("cannot read", &path))?;
+        let (actual, _) = Oid::hash_reader(file).map_err(io_err("cannot read", &path))?;
         self.expect_hash(oid, actual)
     }
 
@@ -492,12 +491,7 @@ impl Cache {
                         };
                         let path = cache.object_path(&oid);
                         let ok = fs::File::open(&path)
-                            .map(|f| {
-                                Oid::hash_reader(std::io::BufReader::with_capacity(
-                                    crate::IO_BUF,
-                                    f,
-                                ))
-                            })
+                            .map(Oid::hash_reader)
                             .ok()
                             .and_then(Result::ok)
                             .is_some_and(|(actual, _)| actual == oid);
@@ -829,16 +823,17 @@ pub fn remove_stale_temps_in(dir: &Path, prefix: &str) -> Result<(usize, u64), C
 /// Copies with a large buffer; `std::io::copy` uses 8 KiB, which costs
 /// measurably on multi-GiB files.
 pub fn copy(r: &mut (impl Read + ?Sized), w: &mut (impl Write + ?Sized)) -> io::Result<u64> {
-    let mut buf = vec![0u8; crate::IO_BUF];
+    let mut buf = crate::StreamBuf::new();
     let mut total = 0;
     loop {
-        let n = match r.read(&mut buf) {
+        let n = match r.read(buf.get()) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        w.write_all(&buf[..n])?;
+        w.write_all(&buf.get()[..n])?;
+        buf.filled(n);
         total += n as u64;
     }
 }

@@ -1,8 +1,9 @@
 //! Materialization: replacing pointer texts in the worktree with content
-//! from the cache, behind Git's back, then refreshing the index so
-//! `git status` stays clean. Used by `git dvc checkout`, `pull` and the
+//! from the cache, behind Git's back, then recording the new files' stat
+//! data in the index so `git status` stays clean without reading them. Used by `git dvc checkout`, `pull` and the
 //! post-checkout/post-merge hooks.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use crate::cache::{self, Cache, CacheError};
 use crate::error::{Error, GitContext};
+use crate::oid::Oid;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::repo::Repo;
 
@@ -58,18 +60,73 @@ impl Report {
     }
 }
 
-/// Writes the deferred files that still hold the pointer Git checked out
-/// (a later step of the same Git command may have changed them), and says
-/// which could not be written.
-pub fn complete_deferred(
+/// Tells the post-checkout hook that a filter process will complete the
+/// checkout it runs in. A filter that left files as pointers (big ones to
+/// write directly, small ones still downloading) writes them once Git is
+/// done, and then does the hook's whole job with what it knows (the objects
+/// it just downloaded need no second hash); the hook, which runs before
+/// that, steps aside. The filter holds a shared lock on a file in the git
+/// dir; the kernel drops it when the filter exits, so a killed filter never
+/// silences a later hook.
+pub struct Marker {
+    path: std::path::PathBuf,
+    held: Option<fs::File>,
+}
+
+impl Marker {
+    /// The marker of the worktree whose git dir is `git_dir`.
+    pub fn new(git_dir: &Path) -> Marker {
+        Marker {
+            path: git_dir.join("dvc-checkout-pending"),
+            held: None,
+        }
+    }
+
+    /// Takes the lock, once. If it cannot be taken the hook does its job
+    /// as usual, which only costs time.
+    pub fn announce(&mut self) {
+        if self.held.is_some() {
+            return;
+        }
+        let Ok(f) = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.path)
+        else {
+            return;
+        };
+        if rustix::fs::flock(&f, rustix::fs::FlockOperation::LockShared).is_ok() {
+            self.held = Some(f);
+        }
+    }
+
+    /// True when a live filter has announced that it completes the
+    /// checkout (its lock is held).
+    pub fn pending(git_dir: &Path) -> bool {
+        let Ok(f) = fs::File::open(git_dir.join("dvc-checkout-pending")) else {
+            return false;
+        };
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err()
+    }
+}
+
+/// After a checkout whose filter left files as pointers: writes them and
+/// every other pointer file whose object is cached (the post-checkout
+/// hook's job, which the hook left to this), and says which could not be
+/// written. Objects in `fresh` were checked by this process as they were
+/// downloaded.
+pub fn complete_checkout(
     repo: &Repo,
     cache: &Cache,
-    paths: &[String],
     direct_size: u64,
+    fresh: &HashSet<Oid>,
 ) -> Result<(), Error> {
-    let wanted: std::collections::HashSet<&str> = paths.iter().map(String::as_str).collect();
-    let files = pointer_files_where(repo, &|p| wanted.contains(p))?;
-    let report = materialize(repo, cache, &files, direct_size)?;
+    let files: Vec<_> = pointer_files(repo, &[])?
+        .into_iter()
+        .filter(|f| cache.contains(&f.pointer.oid))
+        .collect();
+    let report = materialize_fresh(repo, cache, &files, direct_size, fresh)?;
     for (path, why) in &report.failed {
         crate::ui::warn(&left_as_pointer(path, why));
     }
@@ -155,50 +212,106 @@ pub fn read_pointer_file(path: &Path) -> Option<Pointer> {
 }
 
 /// Writes the content of each pointer file whose object is cached, then
-/// brings those index entries up to date. Files of `direct_size` or more
-/// are produced by a reflink or kernel copy and their stat data written to
-/// the index directly, so neither Git nor git-dvc ever reads them again;
-/// smaller ones are copied and refreshed through Git.
+/// writes the new files' stat data into their index entries, so neither
+/// Git nor git-dvc reads them again to learn they are clean. Files of
+/// `direct_size` or more are produced by a reflink or kernel copy; smaller
+/// ones are copied. Every object is checked against its id as it is read.
 pub fn materialize(
     repo: &Repo,
     cache: &Cache,
     files: &[PointerFile],
     direct_size: u64,
 ) -> Result<Report, Error> {
+    materialize_fresh(repo, cache, files, direct_size, &HashSet::new())
+}
+
+/// Files a materialization writes on each thread before it is worth
+/// starting another: below this, a thread costs more than it saves.
+const FILES_PER_THREAD: usize = 32;
+
+/// [`materialize`], trusting the objects in `fresh` without a second
+/// hash: this process just downloaded them, checking every byte on the way
+/// into the cache. Files are written on a few threads at once: for
+/// thousands of small files the time goes to creating, writing and
+/// renaming them, which the filesystem does in parallel.
+pub fn materialize_fresh(
+    repo: &Repo,
+    cache: &Cache,
+    files: &[PointerFile],
+    direct_size: u64,
+    fresh: &HashSet<Oid>,
+) -> Result<Report, Error> {
     let root = repo.workdir()?;
     let mut report = Report::default();
-    let (mut small, mut direct) = (Vec::new(), Vec::new());
-    // Direct writes get an mtime older than the index as it is now (and
-    // than the clock): see `write_direct`.
+    if files.is_empty() {
+        return Ok(report);
+    }
+    // Written files get an mtime older than the index as it is now (and
+    // than the clock): see `Writer::finish`.
     let stamp = fs::metadata(repo.git_dir.join("index"))
         .and_then(|m| m.modified())
         .unwrap_or_else(|_| std::time::SystemTime::now())
         .min(std::time::SystemTime::now())
         - std::time::Duration::from_secs(1);
-    for f in files {
+    let writer = Writer::new(cache, stamp);
+    let write = |f: &PointerFile| {
         let dest = root.join(&f.path);
-        let big = f.pointer.size >= direct_size;
-        let r = if big {
-            write_direct(cache, &dest, f, stamp)
+        if f.pointer.size >= direct_size {
+            write_direct(&writer, &dest, f)
         } else {
-            write_content(cache, &dest, f)
-        };
+            write_content(&writer, &dest, f, fresh.contains(&f.pointer.oid))
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(files.len().div_ceil(FILES_PER_THREAD))
+        .max(1);
+    let mut results: Vec<Option<Result<(), CacheError>>> = Vec::new();
+    if threads == 1 {
+        results = files.iter().map(|f| Some(write(f))).collect();
+    } else {
+        results.resize_with(files.len(), || None);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(&mut results);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        mine.push((i, write(f)));
+                    }
+                    let mut all = done
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    for (i, r) in mine {
+                        all[i] = Some(r);
+                    }
+                });
+            }
+        });
+    }
+    let mut written = Vec::new();
+    for (f, r) in files.iter().zip(results) {
         match r {
-            Ok(()) if big => direct.push(f),
-            Ok(()) => small.push(f.path.clone()),
-            Err(CacheError::Missing(_)) => report.missing.push((f.path.clone(), f.pointer)),
-            Err(e) => report.failed.push((f.path.clone(), e.to_string())),
+            Some(Ok(())) => written.push(f),
+            Some(Err(CacheError::Missing(_))) => report.missing.push((f.path.clone(), f.pointer)),
+            Some(Err(e)) => report.failed.push((f.path.clone(), e.to_string())),
+            // A writer thread that died (it cannot: nothing in it panics)
+            // leaves its files as pointers, said so.
+            None => report
+                .failed
+                .push((f.path.clone(), "not written".to_string())),
         }
     }
-    refresh_index(repo, &small)?;
-    if !direct.is_empty() && record_stat(repo, root, &direct).is_err() {
+    if !written.is_empty() && record_stat(repo, root, &written).is_err() {
         // An index libgit2 cannot write (split or sparse index): Git
         // refreshes it, re-reading the files once.
-        let paths: Vec<String> = direct.iter().map(|f| f.path.clone()).collect();
+        let paths: Vec<String> = written.iter().map(|f| f.path.clone()).collect();
         refresh_index(repo, &paths)?;
     }
-    report.written = small;
-    report.written.extend(direct.iter().map(|f| f.path.clone()));
+    report.written = written.iter().map(|f| f.path.clone()).collect();
     report.written.sort();
     Ok(report)
 }
@@ -215,7 +328,7 @@ const ENTRY_UPTODATE: u16 = 1 << 2;
 /// Writes the stat data of files git-dvc just wrote into their index
 /// entries, if each entry still holds the pointer that was checked out.
 /// (Their mtimes lie a second before the index as it was, see
-/// [`write_direct`], so neither libgit2's nor Git's racy-timestamp rule,
+/// [`Writer::finish`], so neither libgit2's nor Git's racy-timestamp rule,
 /// which works in whole seconds on most builds, makes them re-read.)
 fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
@@ -286,35 +399,75 @@ pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
     }
 }
 
-/// Gives `tmp` the mode of the file at `dest`: Git created that file with
-/// the user's umask and the index's executable bit, so exactly that mode
-/// is kept (or, with no file there, the default for `executable`).
-fn set_mode_like(tmp: &fs::File, dest: &Path, executable: bool) -> std::io::Result<()> {
-    let mode = fs::metadata(dest)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(if executable { 0o755 } else { 0o644 });
-    tmp.set_permissions(fs::Permissions::from_mode(mode))
+/// What every file of one materialization shares, looked up once: the
+/// cache, its temp directory and that directory's filesystem, and the
+/// mtime given to the files written.
+struct Writer<'a> {
+    cache: &'a Cache,
+    tmp_dir: std::path::PathBuf,
+    tmp_dev: Option<u64>,
+    mtime: std::time::SystemTime,
 }
 
-/// A temp file to rename over `dest`: in the cache's temp directory when it
-/// is on the same filesystem (a reflink from the cache works, and what a
-/// killed process leaves is out of the worktree and removed by gc), else
-/// beside `dest`.
-fn temp_for(cache: &Cache, dest: &Path) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::os::unix::fs::MetadataExt;
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp_dir = cache.tmp_dir();
-    let _ = fs::create_dir_all(&tmp_dir);
-    let same_fs = match (fs::metadata(&tmp_dir), fs::metadata(dir)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev(),
-        _ => false,
-    };
-    if same_fs {
-        cache::locked_temp(&tmp_dir, "incoming-")
-    } else {
-        tempfile::Builder::new()
-            .prefix(".git-dvc-")
-            .tempfile_in(dir)
+impl<'a> Writer<'a> {
+    fn new(cache: &'a Cache, mtime: std::time::SystemTime) -> Writer<'a> {
+        use std::os::unix::fs::MetadataExt;
+        let tmp_dir = cache.tmp_dir();
+        let _ = fs::create_dir_all(&tmp_dir);
+        let tmp_dev = fs::metadata(&tmp_dir).ok().map(|m| m.dev());
+        Writer {
+            cache,
+            tmp_dir,
+            tmp_dev,
+            mtime,
+        }
+    }
+
+    /// A temp file to rename over `dest`, and the mode to give it. The
+    /// temp file is in the cache's temp directory when that is on the
+    /// same filesystem (a reflink from the cache works, and what a killed
+    /// process leaves is out of the worktree and removed by gc), else
+    /// beside `dest`. The mode is that of the file at `dest`: Git created
+    /// it with the user's umask and the index's executable bit, so exactly
+    /// that mode is kept (or, with no file there, the default for
+    /// `executable`).
+    fn temp_for(
+        &self,
+        dest: &Path,
+        executable: bool,
+    ) -> std::io::Result<(tempfile::NamedTempFile, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        let (mode, dev) = match fs::metadata(dest) {
+            Ok(m) => (m.permissions().mode() & 0o7777, Some(m.dev())),
+            Err(_) => (if executable { 0o755 } else { 0o644 }, None),
+        };
+        let tmp = if dev.is_some() && dev == self.tmp_dev {
+            cache::locked_temp(&self.tmp_dir, "incoming-")?
+        } else {
+            tempfile::Builder::new()
+                .prefix(".git-dvc-")
+                .tempfile_in(dest.parent().unwrap_or(Path::new(".")))?
+        };
+        Ok((tmp, mode))
+    }
+
+    /// Gives a filled temp file its mode and mtime. The mtime lies before
+    /// the index on disk (and so before the one written next): an entry
+    /// newer than its index is "racily clean", which libgit2 settles when
+    /// writing by comparing raw bytes (unfiltered, so a pointer never
+    /// matches: the entry would be smudged) and Git by re-reading the file.
+    fn finish(&self, tmp: &fs::File, mode: u32, dest: &Path) -> Result<(), CacheError> {
+        let io_err = |action| {
+            move |source| CacheError::Io {
+                action,
+                path: dest.to_path_buf(),
+                source,
+            }
+        };
+        tmp.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err("cannot set permissions on"))?;
+        tmp.set_modified(self.mtime)
+            .map_err(io_err("cannot set the time of"))
     }
 }
 
@@ -323,12 +476,7 @@ fn temp_for(cache: &Cache, dest: &Path) -> std::io::Result<tempfile::NamedTempFi
 /// kernel's copy, into a temp file renamed over the pointer. The object is
 /// hashed by a second thread while the copy runs (the check costs one read
 /// of the object, in parallel), and the rename happens only if it matches.
-fn write_direct(
-    cache: &Cache,
-    dest: &Path,
-    f: &PointerFile,
-    mtime: std::time::SystemTime,
-) -> Result<(), CacheError> {
+fn write_direct(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
     let (oid, size) = (f.pointer.oid, f.pointer.size);
     let io_err = |action| {
         move |source| CacheError::Io {
@@ -337,18 +485,12 @@ fn write_direct(
             source,
         }
     };
-    let tmp = temp_for(cache, dest).map_err(io_err("cannot create a temp file for"))?;
-    let kind = cache.copy_verified_into(&oid, size, tmp.as_file())?;
+    let (tmp, mode) = w
+        .temp_for(dest, f.executable)
+        .map_err(io_err("cannot create a temp file for"))?;
+    let kind = w.cache.copy_verified_into(&oid, size, tmp.as_file())?;
     crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
-    set_mode_like(tmp.as_file(), dest, f.executable)
-        .map_err(io_err("cannot set permissions on"))?;
-    // Older than the index on disk (and so than the one written next): an
-    // entry newer than its index is "racily clean", which libgit2 settles
-    // when writing by comparing raw bytes (unfiltered, so a pointer never
-    // matches: the entry would be smudged) and Git by re-reading the file.
-    tmp.as_file()
-        .set_modified(mtime)
-        .map_err(io_err("cannot set the time of"))?;
+    w.finish(tmp.as_file(), mode, dest)?;
     crate::fsutil::replace(tmp, dest).map_err(io_err("cannot replace"))?;
     Ok(())
 }
@@ -368,8 +510,16 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
-    let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
+/// Copies a small object into a temp file renamed over the pointer at
+/// `dest`. The object is hashed as it is read unless `fresh` says this
+/// process just verified it.
+fn write_content(w: &Writer, dest: &Path, f: &PointerFile, fresh: bool) -> Result<(), CacheError> {
+    let cache = w.cache;
+    let mut src: Box<dyn Read> = if fresh {
+        Box::new(cache.open(&f.pointer.oid, f.pointer.size)?)
+    } else {
+        Box::new(cache.open_verified(&f.pointer.oid, f.pointer.size)?)
+    };
     let io_err = |action| {
         move |source| CacheError::Io {
             action,
@@ -377,7 +527,9 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
             source,
         }
     };
-    let mut tmp = temp_for(cache, dest).map_err(io_err("cannot create a temp file for"))?;
+    let (mut tmp, mode) = w
+        .temp_for(dest, f.executable)
+        .map_err(io_err("cannot create a temp file for"))?;
     // A corrupt object fails here, before the rename: the worktree keeps
     // its pointer and nothing is staged.
     let copied = cache::copy(&mut src, tmp.as_file_mut())
@@ -390,9 +542,29 @@ fn write_content(cache: &Cache, dest: &Path, f: &PointerFile) -> Result<(), Cach
             path: cache.object_path(&f.pointer.oid),
         });
     }
-    set_mode_like(tmp.as_file(), dest, f.executable)
-        .map_err(io_err("cannot set permissions on"))?;
+    w.finish(tmp.as_file(), mode, dest)?;
     tmp.persist(dest)
         .map_err(|e| io_err("cannot replace")(e.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_is_pending_only_while_its_filter_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!Marker::pending(dir.path()), "no marker file");
+        let mut m = Marker::new(dir.path());
+        assert!(!Marker::pending(dir.path()));
+        m.announce();
+        m.announce();
+        assert!(Marker::pending(dir.path()));
+        // The lock goes with the filter (here its handle; the kernel drops
+        // it when a process dies), and the file left behind says nothing.
+        drop(m);
+        assert!(dir.path().join("dvc-checkout-pending").is_file());
+        assert!(!Marker::pending(dir.path()));
+    }
 }

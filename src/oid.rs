@@ -63,15 +63,16 @@ impl Oid {
     /// must be identified without being stored (`git dvc pointer`, fsck).
     pub fn hash_reader(mut r: impl Read) -> io::Result<(Oid, u64)> {
         let mut h = HashingWriter::new(io::sink());
-        let mut buf = vec![0u8; crate::IO_BUF];
+        let mut buf = crate::StreamBuf::new();
         loop {
-            let n = match r.read(&mut buf) {
+            let n = match r.read(buf.get()) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            h.write_all(&buf[..n])?;
+            h.write_all(&buf.get()[..n])?;
+            buf.filled(n);
         }
         let (_, oid, size) = h.finish();
         Ok((oid, size))

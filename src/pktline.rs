@@ -144,12 +144,17 @@ impl<R: Read> Read for ContentReader<'_, R> {
 /// Writes packets to Git.
 pub struct PktWriter<W: Write> {
     inner: W,
+    /// One packet's worth, reused by every [`PktWriter::content_from`].
+    buf: Vec<u8>,
 }
 
 impl<W: Write> PktWriter<W> {
     /// Wraps a writer (our stdout towards Git).
     pub fn new(inner: W) -> Self {
-        PktWriter { inner }
+        PktWriter {
+            inner,
+            buf: Vec::new(),
+        }
     }
 
     /// Writes one data packet (`data` at most [`MAX_DATA`] bytes).
@@ -173,9 +178,23 @@ impl<W: Write> PktWriter<W> {
         self.inner.flush()
     }
 
+    /// Writes a flush packet that ends a list inside an answer, leaving it
+    /// buffered: Git then gets the whole answer in one write (one wakeup)
+    /// when [`PktWriter::flush_pkt`] ends it.
+    pub fn end_list(&mut self) -> io::Result<()> {
+        self.inner.write_all(b"0000")
+    }
+
     /// Streams `r` as content packets (no flush at the end).
     pub fn content_from(&mut self, r: &mut (impl Read + ?Sized)) -> io::Result<u64> {
-        let mut buf = vec![0u8; MAX_DATA];
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.resize(MAX_DATA, 0);
+        let r = self.content_with(r, &mut buf);
+        self.buf = buf;
+        r
+    }
+
+    fn content_with(&mut self, r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<u64> {
         let mut total = 0;
         loop {
             // Fill whole packets: fewer, larger writes.

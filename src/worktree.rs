@@ -122,8 +122,7 @@ pub fn worktree_side(repo: &Repo) -> Result<Side> {
                 let path = root.join(&f.path);
                 let file = File::open(&path)
                     .with_context(|| format!("cannot read ({})", path.display()))?;
-                let (oid, size) =
-                    Oid::hash_reader(std::io::BufReader::with_capacity(crate::IO_BUF, file))?;
+                let (oid, size) = Oid::hash_reader(file)?;
                 if size > 0 {
                     side.insert(f.path, Pointer::new(oid, size));
                 }

@@ -34,7 +34,9 @@ fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
     let mut filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env())
         .with_direct_size(ctx.config.direct_size);
     if let Some(root) = ctx.repo.workdir.clone() {
-        filter = filter.with_known(root, index_pointers(&ctx.repo.git_dir));
+        filter = filter
+            .with_known(root, index_pointers(&ctx.repo.git_dir))
+            .with_marker(crate::checkout::Marker::new(&ctx.repo.git_dir));
     }
     Ok((ctx, filter))
 }
@@ -57,15 +59,12 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     let fetcher: Option<&mut dyn process::Fetcher> = if skip { None } else { Some(&mut fetcher) };
     process::serve(&mut filter, fetcher, input, output)?;
     // Git closes the pipe as it exits, after writing its index: now the
-    // big files it left as pointers are written, straight from the cache.
-    let deferred = filter.take_deferred();
-    if !deferred.is_empty() && ctx.repo.workdir.is_some() {
-        crate::checkout::complete_deferred(
-            &ctx.repo,
-            &ctx.cache,
-            &deferred,
-            ctx.config.direct_size,
-        )?;
+    // files it left as pointers are written, straight from the cache (big
+    // ones it had, small ones that were downloading), with any other
+    // pointer file the post-checkout hook left to this.
+    let fresh = filter.take_fresh();
+    if filter.completes_checkout() && ctx.repo.workdir.is_some() {
+        crate::checkout::complete_checkout(&ctx.repo, &ctx.cache, ctx.config.direct_size, &fresh)?;
     }
     if let Some(root) = ctx.repo.workdir.as_deref() {
         crate::checkout::share_extents(root, &ctx.cache, &filter.take_stored_big());

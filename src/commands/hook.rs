@@ -53,6 +53,11 @@ fn post_checkout() -> Result<()> {
     {
         return Ok(());
     }
+    // The filter of this checkout writes what it left as pointers once Git
+    // is done, and this hook's job with it.
+    if checkout::Marker::pending(&ctx.repo.git_dir) {
+        return Ok(());
+    }
     let files: Vec<_> = checkout::pointer_files(&ctx.repo, &[])?
         .into_iter()
         .filter(|f| ctx.cache.contains(&f.pointer.oid))

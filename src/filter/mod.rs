@@ -11,10 +11,11 @@
 
 pub mod process;
 
+use std::collections::HashSet;
 use std::io::{self, Read, Seek, Write};
 
 use crate::cache::{self, Cache, CacheError, Checked};
-use crate::oid::HashingWriter;
+use crate::oid::{HashingWriter, Oid};
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::ui;
 
@@ -143,8 +144,10 @@ pub struct Filter {
     malformed: Vec<String>,
     known: Option<Known>,
     direct_size: u64,
-    deferred: Vec<String>,
+    completes: bool,
+    awaiting: Vec<(String, Pointer)>,
     stored_big: Vec<(String, Pointer)>,
+    marker: Option<crate::checkout::Marker>,
 }
 
 /// Looks up the pointer a path had before (in the index), so re-cleaning
@@ -209,14 +212,16 @@ impl Filter {
             malformed: Vec::new(),
             known: None,
             direct_size: u64::MAX,
-            deferred: Vec::new(),
+            completes: false,
+            awaiting: Vec::new(),
             stored_big: Vec::new(),
+            marker: None,
         }
     }
 
     /// Objects of `size` or more are not sent through Git's pipe on a
     /// worktree checkout: smudge answers with the pointer text and the path
-    /// is [deferred](Filter::take_deferred), for git-dvc to write itself
+    /// is deferred (see [`Filter::completes_checkout`]), for git-dvc to write itself
     /// once Git is done.
     pub fn with_direct_size(mut self, size: u64) -> Filter {
         self.direct_size = size;
@@ -238,30 +243,81 @@ impl Filter {
         }
     }
 
-    /// The paths left as pointers for git-dvc to write directly.
-    pub fn take_deferred(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.deferred)
+    /// True when this filter knows the worktree, so a file Git checks out
+    /// may be left as its pointer for git-dvc to write once Git is done.
+    pub fn writes_worktree(&self) -> bool {
+        self.known.is_some()
+    }
+
+    /// Records that `path` was handed to Git as its pointer while its
+    /// object downloads: once Git is done and the download has landed,
+    /// git-dvc writes the file itself. Thousands of small files are then
+    /// written in parallel instead of one pipe round trip each.
+    pub fn await_download(&mut self, path: &str, pointer: Pointer) {
+        self.awaiting.push((path.to_string(), pointer));
+        self.announce();
+    }
+
+    /// After every download has finished: the awaited paths whose objects
+    /// did not arrive are left as pointers and named in the summary
+    /// warning; the others' objects are [fresh](Filter::take_fresh).
+    pub fn settle_awaited(&mut self) {
+        let (arrived, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting)
+            .into_iter()
+            .partition(|(_, p)| self.cache.contains(&p.oid));
+        self.missing.extend(lost.into_iter().map(|(path, _)| path));
+        self.awaiting = arrived;
+    }
+
+    /// The objects of the awaited paths that arrived (checked on the way
+    /// into the cache, so not hashed again when written out).
+    pub fn take_fresh(&mut self) -> HashSet<Oid> {
+        std::mem::take(&mut self.awaiting)
+            .into_iter()
+            .map(|(_, p)| p.oid)
+            .collect()
     }
 
     /// True when `pointer` is written later by git-dvc rather than now
     /// through the pipe (see [`Filter::with_direct_size`]); records it.
-    fn defer(&mut self, path: &str, pointer: &Pointer, allowed: bool) -> bool {
+    fn defer(&mut self, pointer: &Pointer, allowed: bool) -> bool {
         let yes = allowed && pointer.size >= self.direct_size;
         if yes {
-            self.deferred.push(path.to_string());
+            self.announce();
         }
         yes
+    }
+
+    /// Says, through `marker`, that this filter will complete the checkout
+    /// it serves once Git is done (see [`crate::checkout::Marker`]).
+    pub fn with_marker(mut self, marker: crate::checkout::Marker) -> Filter {
+        self.marker = Some(marker);
+        self
+    }
+
+    fn announce(&mut self) {
+        self.completes = true;
+        if let Some(m) = self.marker.as_mut() {
+            m.announce();
+        }
+    }
+
+    /// True when this filter left files as pointers for git-dvc to write
+    /// once Git is done: it then completes the whole checkout, as the
+    /// post-checkout hook would have.
+    pub fn completes_checkout(&self) -> bool {
+        self.completes
     }
 
     /// True (and the path deferred) when the object is big enough to be
     /// written directly and is in the cache. The size is checked first: a
     /// checkout of thousands of small files then costs no stat each just to
     /// learn they are not deferred.
-    fn deferrable(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> bool {
+    fn deferrable(&mut self, pointer: &Pointer, worktree: bool) -> bool {
         worktree
             && pointer.size >= self.direct_size
             && self.cache.contains(&pointer.oid)
-            && self.defer(path, pointer, worktree)
+            && self.defer(pointer, worktree)
     }
 
     /// Lets clean recognise content it already stored: `lookup` gives the
@@ -402,7 +458,7 @@ impl Filter {
         if self.skip_smudge {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
-        if self.deferrable(path, &pointer, worktree) {
+        if self.deferrable(&pointer, worktree) {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
         // Nothing leaves the cache unchecked: Git cannot take back bytes
@@ -433,7 +489,7 @@ impl Filter {
     /// after a download into the cache, which verified every byte on the way
     /// in, so the object is not hashed a second time.
     pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> Smudged {
-        if self.deferrable(path, pointer, worktree) {
+        if self.deferrable(pointer, worktree) {
             return Smudged::Bytes(pointer.encode().into_bytes());
         }
         match self.cache.open(&pointer.oid, pointer.size) {
@@ -508,15 +564,16 @@ enum CopyError {
 /// Copies Git's input to `w`, telling a read failure (Git's side) from a
 /// write failure (ours).
 fn copy_input(input: &mut impl Read, w: &mut impl Write) -> Result<(), CopyError> {
-    let mut buf = vec![0u8; crate::IO_BUF];
+    let mut buf = crate::StreamBuf::new();
     loop {
-        let k = match input.read(&mut buf) {
+        let k = match input.read(buf.get()) {
             Ok(0) => return Ok(()),
             Ok(k) => k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(CopyError::Read(e)),
         };
-        w.write_all(&buf[..k]).map_err(CopyError::Write)?;
+        w.write_all(&buf.get()[..k]).map_err(CopyError::Write)?;
+        buf.filled(k);
     }
 }
 

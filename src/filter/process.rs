@@ -137,6 +137,13 @@ pub fn serve(
                 let out = match missing {
                     Some((p, f)) if can_delay && delay_ok => {
                         if f.enqueue(&pathname, p, treeish) {
+                            if filter.writes_worktree() {
+                                // Git writes the pointer; git-dvc writes the
+                                // content once Git is done with the worktree.
+                                filter.await_download(&pathname, p);
+                                respond(&mut w, &mut p.encode().as_bytes())?;
+                                continue;
+                            }
                             delayed.insert(pathname, p);
                             w.line("status=delayed")?;
                             w.flush_pkt()?;
@@ -179,24 +186,29 @@ pub fn serve(
             }
         }
     }
-    let why = fetcher.and_then(Fetcher::finish);
+    let why = fetcher.and_then(|f| {
+        f.wait_all();
+        f.finish()
+    });
+    filter.settle_awaited();
     filter.finish_with(why.as_deref());
     Ok(())
 }
 
+/// Answers with `content`: a small answer reaches Git in one write.
 fn respond(w: &mut PktWriter<impl Write>, content: &mut dyn Read) -> io::Result<()> {
     w.line("status=success")?;
-    w.flush_pkt()?;
+    w.end_list()?;
     match w.content_from(content) {
         Ok(_) => {
-            w.flush_pkt()?;
+            w.end_list()?;
             w.flush_pkt() // empty list: status stays "success"
         }
         Err(e) => {
             // Half the content went out: tell Git this file failed rather
             // than let it write a truncated file.
             ui::error(&format!("reading cached content failed: {e}"));
-            w.flush_pkt()?;
+            w.end_list()?;
             w.line("status=error")?;
             w.flush_pkt()
         }

@@ -30,6 +30,10 @@ pub trait Fetcher {
     /// Blocks until at least one queued path is done (fetched or failed)
     /// and returns those; an empty list once nothing is pending.
     fn wait_available(&mut self) -> Vec<String>;
+    /// Blocks until every queued download is done, fetched or failed.
+    fn wait_all(&mut self) {
+        while !self.wait_available().is_empty() {}
+    }
     /// Why downloads failed, if any did: said once, in the filter's one
     /// summary warning, when Git is done.
     fn finish(&mut self) -> Option<String> {

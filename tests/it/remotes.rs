@@ -197,6 +197,42 @@ fn clone_fetches_data_by_itself() {
     );
 }
 
+/// A fresh clone: Git writes each file's pointer while its object
+/// downloads, and git-dvc writes the content once Git is done, all files
+/// at once. Every file is right and its stat data is in the index (no file
+/// is read again: `git diff-files` is quiet before anything refreshes it);
+/// an object the remote lacks leaves only its own file a pointer, named in
+/// the one warning; nothing is left in the cache's temp directory.
+#[test]
+fn a_clone_writes_the_downloaded_files_once_git_is_done() {
+    let env = Env::new();
+    let (_origin, store, files) = origin_with_dir_remote(&env);
+    fs::remove_file(store.join(key(&files[5]))).unwrap();
+    let out = env.run(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: warning: 1 file (data/05.bin) left as pointers: they could not be fetched (data/05.bin: object {} is not on remote 'storage'); run `git dvc pull` to fetch them\n",
+            sha256(&files[5])
+        )
+    );
+    let c = env.at(env.root().join("fresh"));
+    for (i, f) in files.iter().enumerate() {
+        let got = c.read(&format!("data/{i:02}.bin"));
+        if i == 5 {
+            assert_eq!(got, pointer_for(f).as_bytes());
+        } else {
+            assert_eq!(&got, f, "data/{i:02}.bin");
+        }
+    }
+    let unrefreshed = c.git(["diff-files", "--name-only"]);
+    assert_eq!(unrefreshed, "", "the index holds every file's stat data");
+    assert_eq!(c.status(), "");
+    let temps = fs::read_dir(c.cache().join("tmp")).map_or(0, Iterator::count);
+    assert_eq!(temps, 0, "no temp file left");
+}
+
 /// A checkout of many missing files downloads them in parallel (delayed
 /// smudge), not one request per file in series.
 #[test]
