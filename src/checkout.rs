@@ -3,7 +3,6 @@
 //! data in the index so `git status` stays clean without reading them. Used by `git dvc checkout`, `pull` and the
 //! post-checkout/post-merge hooks.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -11,7 +10,6 @@ use std::path::Path;
 
 use crate::cache::{self, Cache, CacheError};
 use crate::error::{Error, GitContext};
-use crate::oid::Oid;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer};
 use crate::repo::Repo;
 
@@ -63,9 +61,8 @@ impl Report {
 /// Tells the post-checkout hook that a filter process will complete the
 /// checkout it runs in. A filter that left files as pointers (big ones to
 /// write directly, small ones still downloading) writes them once Git is
-/// done, and then does the hook's whole job with what it knows (the objects
-/// it just downloaded need no second hash); the hook, which runs before
-/// that, steps aside. The filter holds a shared lock on a file in the git
+/// done, and does the hook's whole job with them; the hook, which runs
+/// before that, steps aside. The filter holds a shared lock on a file in the git
 /// dir; the kernel drops it when the filter exits, so a killed filter never
 /// silences a later hook.
 pub struct Marker {
@@ -114,19 +111,13 @@ impl Marker {
 /// After a checkout whose filter left files as pointers: writes them and
 /// every other pointer file whose object is cached (the post-checkout
 /// hook's job, which the hook left to this), and says which could not be
-/// written. Objects in `fresh` were checked by this process as they were
-/// downloaded.
-pub fn complete_checkout(
-    repo: &Repo,
-    cache: &Cache,
-    direct_size: u64,
-    fresh: &HashSet<Oid>,
-) -> Result<(), Error> {
+/// written.
+pub fn complete_checkout(repo: &Repo, cache: &Cache, direct_size: u64) -> Result<(), Error> {
     let files: Vec<_> = pointer_files(repo, &[])?
         .into_iter()
         .filter(|f| cache.contains(&f.pointer.oid))
         .collect();
-    let report = materialize_fresh(repo, cache, &files, direct_size, fresh)?;
+    let report = materialize(repo, cache, &files, direct_size)?;
     for (path, why) in &report.failed {
         crate::ui::warn(&left_as_pointer(path, why));
     }
@@ -211,35 +202,23 @@ pub fn read_pointer_file(path: &Path) -> Option<Pointer> {
     Pointer::parse(&buf).ok()
 }
 
+/// Files a materialization writes on each thread before it is worth
+/// starting another: below this, a thread costs more than it saves.
+const FILES_PER_THREAD: usize = 32;
+
 /// Writes the content of each pointer file whose object is cached, then
 /// writes the new files' stat data into their index entries, so neither
 /// Git nor git-dvc reads them again to learn they are clean. Files of
 /// `direct_size` or more are produced by a reflink or kernel copy; smaller
 /// ones are copied. Every object is checked against its id as it is read.
+/// Files are written on a few threads at once: for thousands of small
+/// files the time goes to creating, writing and renaming them, which the
+/// filesystem does in parallel.
 pub fn materialize(
     repo: &Repo,
     cache: &Cache,
     files: &[PointerFile],
     direct_size: u64,
-) -> Result<Report, Error> {
-    materialize_fresh(repo, cache, files, direct_size, &HashSet::new())
-}
-
-/// Files a materialization writes on each thread before it is worth
-/// starting another: below this, a thread costs more than it saves.
-const FILES_PER_THREAD: usize = 32;
-
-/// [`materialize`], trusting the objects in `fresh` without a second
-/// hash: this process just downloaded them, checking every byte on the way
-/// into the cache. Files are written on a few threads at once: for
-/// thousands of small files the time goes to creating, writing and
-/// renaming them, which the filesystem does in parallel.
-pub fn materialize_fresh(
-    repo: &Repo,
-    cache: &Cache,
-    files: &[PointerFile],
-    direct_size: u64,
-    fresh: &HashSet<Oid>,
 ) -> Result<Report, Error> {
     let root = repo.workdir()?;
     let mut report = Report::default();
@@ -259,7 +238,7 @@ pub fn materialize_fresh(
         if f.pointer.size >= direct_size {
             write_direct(&writer, &dest, f)
         } else {
-            write_content(&writer, &dest, f, fresh.contains(&f.pointer.oid))
+            write_content(&writer, &dest, f)
         }
     };
     let threads = std::thread::available_parallelism()
@@ -511,15 +490,10 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
 }
 
 /// Copies a small object into a temp file renamed over the pointer at
-/// `dest`. The object is hashed as it is read unless `fresh` says this
-/// process just verified it.
-fn write_content(w: &Writer, dest: &Path, f: &PointerFile, fresh: bool) -> Result<(), CacheError> {
+/// `dest`, hashing it as it is read.
+fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
     let cache = w.cache;
-    let mut src: Box<dyn Read> = if fresh {
-        Box::new(cache.open(&f.pointer.oid, f.pointer.size)?)
-    } else {
-        Box::new(cache.open_verified(&f.pointer.oid, f.pointer.size)?)
-    };
+    let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
     let io_err = |action| {
         move |source| CacheError::Io {
             action,

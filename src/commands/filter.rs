@@ -62,9 +62,8 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     // files it left as pointers are written, straight from the cache (big
     // ones it had, small ones that were downloading), with any other
     // pointer file the post-checkout hook left to this.
-    let fresh = filter.take_fresh();
     if filter.completes_checkout() && ctx.repo.workdir.is_some() {
-        crate::checkout::complete_checkout(&ctx.repo, &ctx.cache, ctx.config.direct_size, &fresh)?;
+        crate::checkout::complete_checkout(&ctx.repo, &ctx.cache, ctx.config.direct_size)?;
     }
     if let Some(root) = ctx.repo.workdir.as_deref() {
         crate::checkout::share_extents(root, &ctx.cache, &filter.take_stored_big());

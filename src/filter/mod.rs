@@ -11,11 +11,10 @@
 
 pub mod process;
 
-use std::collections::HashSet;
 use std::io::{self, Read, Seek, Write};
 
 use crate::cache::{self, Cache, CacheError, Checked};
-use crate::oid::{HashingWriter, Oid};
+use crate::oid::HashingWriter;
 use crate::pointer::{MAX_POINTER_SIZE, Pointer, PointerError};
 use crate::ui;
 
@@ -260,22 +259,13 @@ impl Filter {
 
     /// After every download has finished: the awaited paths whose objects
     /// did not arrive are left as pointers and named in the summary
-    /// warning; the others' objects are [fresh](Filter::take_fresh).
+    /// warning.
     pub fn settle_awaited(&mut self) {
-        let (arrived, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting)
-            .into_iter()
-            .partition(|(_, p)| self.cache.contains(&p.oid));
-        self.missing.extend(lost.into_iter().map(|(path, _)| path));
-        self.awaiting = arrived;
-    }
-
-    /// The objects of the awaited paths that arrived (checked on the way
-    /// into the cache, so not hashed again when written out).
-    pub fn take_fresh(&mut self) -> HashSet<Oid> {
-        std::mem::take(&mut self.awaiting)
-            .into_iter()
-            .map(|(_, p)| p.oid)
-            .collect()
+        for (path, p) in std::mem::take(&mut self.awaiting) {
+            if !self.cache.contains(&p.oid) {
+                self.missing.push(path);
+            }
+        }
     }
 
     /// True when `pointer` is written later by git-dvc rather than now

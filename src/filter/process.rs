@@ -341,6 +341,34 @@ mod tests {
         )
     }
 
+    /// With a worktree to write, a missing object is not delayed: Git gets
+    /// the pointer at once while the object downloads, and the filter is
+    /// left to complete the checkout once Git is done.
+    #[test]
+    fn with_a_worktree_the_pointer_is_answered_at_once_and_the_file_awaited() {
+        let (dir, mut fake) = fake(true);
+        let text = pointer().encode();
+        let smudge: &[&str] = &["command=smudge", "pathname=a.bin", "can-delay=1"];
+        let mut filter = Filter::new(fake.cache.clone(), false)
+            .with_known(dir.path().to_path_buf(), Box::new(|_: &str| None));
+        let mut out = Vec::new();
+        let requests: &[(&[&str], &[u8])] = &[(smudge, text.as_bytes())];
+        serve(
+            &mut filter,
+            Some(&mut fake),
+            &session(true, requests)[..],
+            &mut out,
+        )
+        .unwrap();
+        let expected: Vec<Vec<u8>> =
+            vec![b"status=success\n".to_vec(), text.into_bytes(), Vec::new()];
+        assert_eq!(answers(&out), expected);
+        // Queued (and, by the fake, downloaded at once), not fetched in line.
+        assert!(fake.cache.contains(&pointer().oid));
+        assert!(fake.fetched_now.is_empty());
+        assert!(filter.completes_checkout());
+    }
+
     #[test]
     fn a_missing_object_is_delayed_listed_then_served() {
         let (_dir, mut fake) = fake(true);
