@@ -168,7 +168,7 @@ hf() { # scenario tool prepare command: one hyperfine measurement
     echo "    timed:   $cmd"
     if hyperfine --style basic --runs "$RUNS" --warmup "$WARMUP" --output=pipe \
         --export-json "$json" -n "$tool" \
-        --prepare "exec 2>>$err; $prep" "exec 2>>$err; $cmd"; then
+        --prepare "exec 2>>$err; $prep${BENCH_SYNC:+; sync}" "exec 2>>$err; $cmd"; then
         printf '%s\t%s\t%s\t\n' "$scen" "$tool" "$json" >>"$RES/time.tsv"
         if [ -s "$err" ]; then
             echo "    (stderr:)"

@@ -26,6 +26,9 @@
 #   BENCH_DVC        dvc executable (default bench/.venv/bin/dvc, needs dvc-s3 for S3)
 #   BENCH_S3S        s3s-fs binary (default /tmp/s3s-bin/bin/s3s-fs, from bench/s3s-fs-install.sh)
 #   BENCH_SETTLE     seconds to wait after deleting scenario (b)'s files (default 61)
+#   BENCH_SYNC       set (to anything) to end every untimed prepare step with
+#                    `sync`, so no run pays for the writeback of the one before
+#                    (it matters where BENCH_DIR is a loop-mounted image)
 #
 # Scenario (b) never deletes between timed runs: what a run leaves (clone,
 # remote, s3s-fs side files) is renamed into a trash dir, emptied only
