@@ -1,7 +1,8 @@
 //! Materialization: replacing pointer texts in the worktree with content
 //! from the cache, behind Git's back, then recording the new files' stat
-//! data in the index so `git status` stays clean without reading them. Used by `git dvc checkout`, `pull` and the
-//! post-checkout/post-merge hooks.
+//! data in the index so `git status` stays clean without reading them.
+//! Used by `git dvc checkout`, `pull`, the post-checkout/post-merge hooks,
+//! and the filter when it completes a checkout.
 
 use std::fs;
 use std::io::Read;
@@ -62,9 +63,9 @@ impl Report {
 /// checkout it runs in. A filter that left files as pointers (big ones to
 /// write directly, small ones still downloading) writes them once Git is
 /// done, and does the hook's whole job with them; the hook, which runs
-/// before that, steps aside. The filter holds a shared lock on a file in the git
-/// dir; the kernel drops it when the filter exits, so a killed filter never
-/// silences a later hook.
+/// before that, steps aside. The filter holds a shared lock on a file in
+/// the git dir; the kernel drops it when the filter exits, so a killed
+/// filter never silences a later hook.
 pub struct Marker {
     path: std::path::PathBuf,
     held: Option<fs::File>,
