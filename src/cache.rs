@@ -473,36 +473,24 @@ impl Cache {
     }
 
     /// Of `oids`, those whose object does not hash to its id (or cannot be
-    /// read), re-hashing on every core at once (`git dvc fsck`). In no
-    /// particular order.
+    /// read), re-hashing on every core at once (`git dvc fsck`), in the
+    /// order given.
     pub fn corrupt_objects(&self, oids: &[Oid]) -> Vec<Oid> {
-        let cache = self;
-        let next = std::sync::Mutex::new(oids.iter());
-        let bad = std::sync::Mutex::new(Vec::new());
         let workers = std::thread::available_parallelism()
             .map(std::num::NonZero::get)
             .unwrap_or(2);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let Some(oid) = next.lock().expect("not poisoned").next().copied() else {
-                            break;
-                        };
-                        let path = cache.object_path(&oid);
-                        let ok = fs::File::open(&path)
-                            .map(Oid::hash_reader)
-                            .ok()
-                            .and_then(Result::ok)
-                            .is_some_and(|(actual, _)| actual == oid);
-                        if !ok {
-                            bad.lock().expect("not poisoned").push(oid);
-                        }
-                    }
-                });
-            }
+        let intact = crate::par_map(oids, workers, |oid| {
+            fs::File::open(self.object_path(oid))
+                .map(Oid::hash_reader)
+                .ok()
+                .and_then(Result::ok)
+                .is_some_and(|(actual, _)| actual == *oid)
         });
-        bad.into_inner().expect("not poisoned")
+        oids.iter()
+            .zip(intact)
+            .filter(|(_, ok)| !ok)
+            .map(|(oid, _)| *oid)
+            .collect()
     }
 }
 

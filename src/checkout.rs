@@ -244,45 +244,14 @@ pub fn materialize(
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .min(files.len().div_ceil(FILES_PER_THREAD))
-        .max(1);
-    let mut results: Vec<Option<Result<(), CacheError>>> = Vec::new();
-    if threads == 1 {
-        results = files.iter().map(|f| Some(write(f))).collect();
-    } else {
-        results.resize_with(files.len(), || None);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let done = std::sync::Mutex::new(&mut results);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(f) = files.get(i) else { break };
-                        mine.push((i, write(f)));
-                    }
-                    let mut all = done
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    for (i, r) in mine {
-                        all[i] = Some(r);
-                    }
-                });
-            }
-        });
-    }
+        .min(files.len().div_ceil(FILES_PER_THREAD));
+    let results = crate::par_map(files, threads, write);
     let mut written = Vec::new();
     for (f, r) in files.iter().zip(results) {
         match r {
-            Some(Ok(())) => written.push(f),
-            Some(Err(CacheError::Missing(_))) => report.missing.push((f.path.clone(), f.pointer)),
-            Some(Err(e)) => report.failed.push((f.path.clone(), e.to_string())),
-            // A writer thread that died (it cannot: nothing in it panics)
-            // leaves its files as pointers, said so.
-            None => report
-                .failed
-                .push((f.path.clone(), "not written".to_string())),
+            Ok(()) => written.push(f),
+            Err(CacheError::Missing(_)) => report.missing.push((f.path.clone(), f.pointer)),
+            Err(e) => report.failed.push((f.path.clone(), e.to_string())),
         }
     }
     if !written.is_empty() && record_stat(repo, root, &written).is_err() {

@@ -91,6 +91,46 @@ impl Default for StreamBuf {
     }
 }
 
+/// Runs `f` on every item on up to `threads` threads, each taking the next
+/// item as it finishes one (so items of uneven cost spread evenly), and
+/// returns the results in the items' order.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    let slots = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut mine = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    mine.push((i, f(item)));
+                }
+                let mut slots = slots
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (i, r) in mine {
+                    slots[i] = Some(r);
+                }
+            });
+        }
+    });
+    // Every index below the length was taken by exactly one thread, and a
+    // thread that panicked has already re-raised its panic at the scope.
+    out.into_iter()
+        .map(|r| r.expect("every item has its result"))
+        .collect()
+}
+
 /// True when the environment variable is set to something other than
 /// empty, `0` or `false`.
 pub fn env_flag(name: &str) -> bool {
@@ -165,6 +205,16 @@ fn dispatch(cmd: &Command) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn par_map_keeps_the_order_whatever_the_threads() {
+        let items: Vec<u64> = (0..1000).collect();
+        for threads in [0, 1, 2, 7, 5000] {
+            let got = par_map(&items, threads, |x| x * 3);
+            assert_eq!(got, items.iter().map(|x| x * 3).collect::<Vec<_>>());
+        }
+        assert!(par_map(&[] as &[u8], 4, |x| *x).is_empty());
+    }
 
     #[test]
     fn a_stream_buffer_grows_only_for_content_longer_than_it() {
