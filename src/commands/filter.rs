@@ -29,6 +29,78 @@ fn raw_stdio() -> io::Result<(File, File)> {
     Ok((input, output))
 }
 
+/// How long a read from Git polls before it sleeps. Git writes each
+/// request as several small packets microseconds apart, and the next
+/// request follows our answer as soon as Git has written the file. A reader
+/// that sleeps in between is woken for each, and a wakeup across CPUs is
+/// costly in a VM: a clone of 6,000 pointers through the protocol took
+/// 0.63 s sleeping and 0.34 s polling (`git add` of 6,000 files: 1.42 s
+/// and 1.07 s). Past this, the reader sleeps as before.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// Our stdin from Git, read without sleeping for up to [`SPIN`] each time
+/// (the descriptor is non-blocking, and made blocking only to sleep).
+struct SpinReader {
+    file: File,
+    nonblocking: bool,
+}
+
+impl SpinReader {
+    /// Only a pipe is made non-blocking: that flag belongs to the open file,
+    /// which a terminal shares with the shell that started us.
+    fn new(file: File) -> SpinReader {
+        use std::os::unix::fs::FileTypeExt;
+        let pipe = file.metadata().is_ok_and(|m| m.file_type().is_fifo());
+        let nonblocking = pipe && set_nonblocking(&file, true).is_ok();
+        SpinReader { file, nonblocking }
+    }
+}
+
+impl Drop for SpinReader {
+    fn drop(&mut self) {
+        if self.nonblocking {
+            let _ = set_nonblocking(&self.file, false);
+        }
+    }
+}
+
+fn set_nonblocking(file: &File, on: bool) -> io::Result<()> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    let flags = if on {
+        flags | OFlags::NONBLOCK
+    } else {
+        flags - OFlags::NONBLOCK
+    };
+    fcntl_setfl(file, flags)?;
+    Ok(())
+}
+
+impl Read for SpinReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.nonblocking {
+            return self.file.read(buf);
+        }
+        let deadline = std::time::Instant::now() + SPIN;
+        loop {
+            match self.file.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if std::time::Instant::now() < deadline {
+                        std::hint::spin_loop();
+                        continue;
+                    }
+                    set_nonblocking(&self.file, false)?;
+                    let r = self.file.read(buf);
+                    set_nonblocking(&self.file, true)?;
+                    return r;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+}
+
 fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
     let ctx = Ctx::open()?;
     let mut filter = Filter::new(ctx.cache.clone(), skip || skip_smudge_env())
@@ -49,7 +121,7 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
         hooks::install_missing(&ctx.repo);
     }
     let (input, output) = raw_stdio()?;
-    let input = BufReader::with_capacity(1 << 17, input);
+    let input = BufReader::with_capacity(1 << 17, SpinReader::new(input));
     let output = BufWriter::with_capacity(1 << 17, output);
     let git_dir = ctx.repo.git_dir.clone();
     let cache = ctx.cache.clone();
