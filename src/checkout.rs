@@ -141,14 +141,6 @@ pub fn matches_pathspec(path: &str, specs: &[String]) -> bool {
 /// pointer text. Cheap: only files no larger than a pointer are opened.
 /// Entries outside a sparse-checkout cone have no worktree file to fill.
 pub fn pointer_files(repo: &Repo, specs: &[String]) -> Result<Vec<PointerFile>, Error> {
-    pointer_files_where(repo, &|path| matches_pathspec(path, specs))
-}
-
-/// [`pointer_files`] for the paths `wanted` accepts.
-pub fn pointer_files_where(
-    repo: &Repo,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Vec<PointerFile>, Error> {
     let root = repo.workdir()?;
     let odb = repo.git.odb().at(repo.git_dir.display())?;
     let mut out = Vec::new();
@@ -159,7 +151,7 @@ pub fn pointer_files_where(
         let Some(path) = entry.path_str() else {
             continue;
         };
-        if !wanted(path) {
+        if !matches_pathspec(path, specs) {
             continue;
         }
         let abs = root.join(entry.os_path());

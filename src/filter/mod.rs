@@ -219,9 +219,9 @@ impl Filter {
     }
 
     /// Objects of `size` or more are not sent through Git's pipe on a
-    /// worktree checkout: smudge answers with the pointer text and the path
-    /// is deferred (see [`Filter::completes_checkout`]), for git-dvc to write itself
-    /// once Git is done.
+    /// worktree checkout: smudge answers with the pointer text, and git-dvc
+    /// writes the file itself once Git is done (see
+    /// [`Filter::completes_checkout`]).
     pub fn with_direct_size(mut self, size: u64) -> Filter {
         self.direct_size = size;
         self
@@ -268,16 +268,6 @@ impl Filter {
         }
     }
 
-    /// True when `pointer` is written later by git-dvc rather than now
-    /// through the pipe (see [`Filter::with_direct_size`]); records it.
-    fn defer(&mut self, pointer: &Pointer, allowed: bool) -> bool {
-        let yes = allowed && pointer.size >= self.direct_size;
-        if yes {
-            self.announce();
-        }
-        yes
-    }
-
     /// Says, through `marker`, that this filter will complete the checkout
     /// it serves once Git is done (see [`crate::checkout::Marker`]).
     pub fn with_marker(mut self, marker: crate::checkout::Marker) -> Filter {
@@ -299,15 +289,16 @@ impl Filter {
         self.completes
     }
 
-    /// True (and the path deferred) when the object is big enough to be
-    /// written directly and is in the cache. The size is checked first: a
+    /// True (and the checkout left to complete) when the object is big
+    /// enough to be written directly and is in the cache. The size is checked first: a
     /// checkout of thousands of small files then costs no stat each just to
     /// learn they are not deferred.
     fn deferrable(&mut self, pointer: &Pointer, worktree: bool) -> bool {
-        worktree
-            && pointer.size >= self.direct_size
-            && self.cache.contains(&pointer.oid)
-            && self.defer(pointer, worktree)
+        let yes = worktree && pointer.size >= self.direct_size && self.cache.contains(&pointer.oid);
+        if yes {
+            self.announce();
+        }
+        yes
     }
 
     /// Lets clean recognise content it already stored: `lookup` gives the
@@ -451,48 +442,45 @@ impl Filter {
         if self.deferrable(&pointer, worktree) {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
-        // Nothing leaves the cache unchecked: Git cannot take back bytes
-        // once they are in the pipe, so the object is hashed first.
+        Ok(self.cached_content(path, &pointer, blob))
+    }
+
+    /// The checked content of `pointer`'s object, or `text` (the pointer as
+    /// Git has it) when the object is missing or damaged. Nothing leaves the
+    /// cache unchecked: Git cannot take back bytes once they are in the
+    /// pipe, so the object is hashed first.
+    fn cached_content(&mut self, path: &str, pointer: &Pointer, text: &[u8]) -> Smudged {
         match self.cache.read_checked(&pointer.oid, pointer.size) {
-            Ok(Checked::Bytes(b)) => Ok(Smudged::Bytes(b)),
-            Ok(Checked::File(f)) => Ok(Smudged::Object(f)),
+            Ok(Checked::Bytes(b)) => Smudged::Bytes(b),
+            Ok(Checked::File(f)) => Smudged::Object(f),
             Err(CacheError::Missing(_)) => {
                 self.missing.push(path.to_string());
-                Ok(Smudged::Bytes(blob.to_vec()))
+                Smudged::Bytes(text.to_vec())
             }
             Err(e @ (CacheError::Corrupt { .. } | CacheError::Truncated { .. })) => {
                 // Quarantined: the object is now missing, so a fetcher
                 // brings a good copy, or the pointer stays.
                 ui::error(&format!("{e} ({path})"));
                 self.missing.push(path.to_string());
-                Ok(Smudged::Bytes(blob.to_vec()))
+                Smudged::Bytes(text.to_vec())
             }
             Err(e) => {
                 ui::warn(&format!("{path} left as a pointer: {e}"));
-                Ok(Smudged::Bytes(blob.to_vec()))
+                Smudged::Bytes(text.to_vec())
             }
         }
     }
 
     /// Looks a pointer up without reading input: for the re-request of a
-    /// delayed blob, whose content Git does not send again. Only called
-    /// after a download into the cache, which verified every byte on the way
-    /// in, so the object is not hashed a second time.
+    /// delayed blob, whose content Git does not send again. The object was
+    /// checked on its way into the cache, and is checked again on its way
+    /// out, as every object is.
     pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> Smudged {
+        let text = pointer.encode().into_bytes();
         if self.deferrable(pointer, worktree) {
-            return Smudged::Bytes(pointer.encode().into_bytes());
+            return Smudged::Bytes(text);
         }
-        match self.cache.open(&pointer.oid, pointer.size) {
-            Ok(file) => Smudged::Object(file),
-            Err(e) => {
-                if !matches!(e, CacheError::Missing(_)) {
-                    ui::warn(&format!("{path} left as a pointer: {e}"));
-                } else {
-                    self.missing.push(path.to_string());
-                }
-                Smudged::Bytes(pointer.encode().into_bytes())
-            }
-        }
+        self.cached_content(path, pointer, &text)
     }
 
     fn pass_through(
