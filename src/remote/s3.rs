@@ -45,6 +45,12 @@ const LIST_JOBS: usize = 16;
 /// listing of the whole remote: a remote that fits in one page (1,000
 /// keys) answers in one request instead of hundreds.
 const WHOLE_LIST_AT: usize = 32;
+/// A multipart upload started this long ago was abandoned (its push was
+/// killed before it could abort it): gc aborts it, so the store stops
+/// keeping, and billing, its parts. A younger one may be a push still
+/// running elsewhere. A day, as rclone's `cleanup` and S3 lifecycle rules
+/// (counted in days) use.
+const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Objects in a bucket, under a key prefix.
 pub struct S3Remote {
@@ -329,6 +335,83 @@ impl S3Remote {
         Ok(())
     }
 
+    /// The unfinished multipart uploads of objects below the remote's root
+    /// that started at least [`STALE_UPLOAD`] ago, as (key, upload id).
+    async fn stale_uploads(&self) -> Result<Vec<(String, String)>, RemoteError> {
+        let client = self.client().await;
+        let base = self.full_key("");
+        let now = std::time::SystemTime::now();
+        let mut stale = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            let page = client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(&base)
+                .set_key_marker(key_marker)
+                .set_upload_id_marker(id_marker)
+                .send()
+                .await
+                .map_err(|e| self.classify("list unfinished uploads", e))?;
+            for u in page.uploads() {
+                let (Some(key), Some(id)) = (u.key(), u.upload_id()) else {
+                    continue;
+                };
+                // Only uploads of git-dvc objects: the rest of the bucket is
+                // not this remote's to clean.
+                if key
+                    .get(base.len()..)
+                    .and_then(super::oid_from_key)
+                    .is_none()
+                {
+                    continue;
+                }
+                let age = u
+                    .initiated()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok())
+                    .and_then(|t| now.duration_since(t).ok());
+                if age.is_some_and(|a| a >= STALE_UPLOAD) {
+                    stale.push((key.to_string(), id.to_string()));
+                }
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            id_marker = page.next_upload_id_marker().map(str::to_string);
+            if !page.is_truncated().unwrap_or(false) || key_marker.is_none() {
+                return Ok(stale);
+            }
+        }
+    }
+
+    /// The bytes the parts of an unfinished upload hold, as far as the
+    /// store says (0 where it cannot).
+    async fn upload_bytes(&self, key: &str, upload_id: &str) -> u64 {
+        let client = self.client().await;
+        let mut bytes = 0;
+        let mut marker = None;
+        loop {
+            let Ok(page) = client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker)
+                .send()
+                .await
+            else {
+                return bytes;
+            };
+            bytes += page
+                .parts()
+                .iter()
+                .filter_map(|p| p.size().and_then(|n| u64::try_from(n).ok()))
+                .sum::<u64>();
+            marker = page.next_part_number_marker().map(str::to_string);
+            if !page.is_truncated().unwrap_or(false) || marker.is_none() {
+                return bytes;
+            }
+        }
+    }
+
     /// The key below the bucket of `key` below the remote's root.
     fn full_key(&self, key: &str) -> String {
         if self.prefix.is_empty() {
@@ -537,6 +620,33 @@ impl Remote for S3Remote {
             .try_collect()
             .await?;
         Ok(Some(keep(pages.into_iter().flatten().collect())))
+    }
+
+    /// Aborts the multipart uploads a killed push left (see
+    /// [`STALE_UPLOAD`]); counts them and the bytes their parts held.
+    async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
+        let client = self.client().await;
+        let (mut files, mut bytes) = (0, 0);
+        for (key, id) in self.stale_uploads().await? {
+            let held = self.upload_bytes(&key, &id).await;
+            let aborted = client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .upload_id(&id)
+                .send()
+                .await;
+            match aborted {
+                Ok(_) => {
+                    files += 1;
+                    bytes += held;
+                }
+                // Finished or aborted meanwhile by someone else.
+                Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchUpload") => {}
+                Err(e) => return Err(self.classify(&format!("abort the upload of {key}"), e)),
+            }
+        }
+        Ok((files, bytes))
     }
 
     async fn list(&self) -> Result<Vec<Oid>, RemoteError> {

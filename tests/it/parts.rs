@@ -314,3 +314,68 @@ fn a_killed_download_in_parts_leaves_only_a_temp_that_gc_removes() {
     );
     assert!(fs::read(r.object(&sha256(&big))).unwrap() == big);
 }
+
+/// A push killed in the middle of a multipart upload leaves its parts on
+/// the store, kept (and billed) until the upload is aborted. `gc --remote`
+/// leaves a young one alone, since it may be a push still running
+/// elsewhere, and aborts it once it is a day old, saying what it freed.
+#[test]
+fn gc_aborts_the_multipart_upload_a_killed_push_left_once_it_is_a_day_old() {
+    let env = Env::new();
+    let (s3, r, big) = s3_with_big_file(&env);
+    // Parts 1 to 4 land; the fifth never gets an answer.
+    s3.faults.hang_part.store(5, Ordering::SeqCst);
+    let mut push = env
+        .cmd(&r.path, "git-dvc")
+        .args(["push"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while pending_uploads(&s3).len() < 4 || s3.faults.part_uploads.load(Ordering::SeqCst) < 5 {
+        assert!(started.elapsed().as_secs() < 30, "the parts never landed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    push.kill().unwrap();
+    push.wait().unwrap();
+    s3.faults.hang_part.store(0, Ordering::SeqCst);
+    let key = format!("data/{}", {
+        let h = sha256(&big);
+        format!("{}/{}", &h[..2], &h[2..])
+    });
+    assert_eq!(s3.open_uploads(), vec![key.clone()]);
+    assert!(s3.objects("bucket/data").is_empty());
+
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(out.stderr, "Removed 0 objects from remote 'storage'.\n");
+    assert_eq!(
+        s3.open_uploads(),
+        vec![key],
+        "a young upload may be running"
+    );
+    assert_eq!(pending_uploads(&s3).len(), 4);
+
+    s3.age_uploads(std::time::Duration::from_secs(24 * 3600 + 60));
+    let out = r.dvc(["gc", "--remote", "storage", "--dry-run"]);
+    assert_eq!(
+        out.stderr,
+        "Would remove 0 objects from remote 'storage'.\n"
+    );
+    assert_eq!(pending_uploads(&s3).len(), 4, "a dry run aborts nothing");
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(
+        out.stderr,
+        "Removed 0 objects from remote 'storage'.\n\
+         Removed 1 temp file (20.0 MiB) left by interrupted commands from remote 'storage'.\n"
+    );
+    assert!(s3.open_uploads().is_empty());
+    assert!(pending_uploads(&s3).is_empty(), "the parts are gone");
+
+    // Nothing else was touched, and the next push does the whole job.
+    let out = r.dvc(["push"]);
+    assert_eq!(out.stderr, "Uploaded 1 object (20.0 MiB) to 'storage'.\n");
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(out.stderr, "Removed 0 objects from remote 'storage'.\n");
+    assert_eq!(s3.objects("bucket/data").len(), 1);
+}

@@ -390,6 +390,7 @@ pub(crate) struct S3Server {
     pub faults: Arc<S3Faults>,
     /// Requests seen, by kind.
     pub requests: Arc<S3Requests>,
+    uploads: Arc<OpenUploads>,
     _rt: Runtime,
 }
 
@@ -406,6 +407,20 @@ pub(crate) struct S3Faults {
     /// Answer the next ranged GetObject starting at this offset with 500,
     /// once.
     pub fail_range_at: std::sync::Mutex<Option<u64>>,
+    /// Never answer an UploadPart of this part number (0: none), as a
+    /// network that stalls mid-upload.
+    pub hang_part: AtomicUsize,
+}
+
+/// Whether `req` is an UploadPart of part `n`.
+fn is_part(req: &Request<Incoming>, n: usize) -> bool {
+    req.method() == Method::PUT
+        && req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .any(|kv| kv == format!("partNumber={n}"))
 }
 
 /// The canned answer to a request the faults say to fail, counting what
@@ -476,6 +491,128 @@ impl S3Requests {
     }
 }
 
+/// The multipart uploads begun and not yet completed or aborted, by
+/// (bucket, key, upload id), with the time each began.
+type OpenUploads =
+    std::sync::Mutex<std::collections::BTreeMap<(String, String, String), std::time::SystemTime>>;
+
+/// s3s-fs, which keeps no record of which key an unfinished multipart
+/// upload is for and so cannot list them, with that record and
+/// ListMultipartUploads answered from it (as S3 answers it).
+struct ListsUploads {
+    fs: s3s_fs::FileSystem,
+    open: Arc<OpenUploads>,
+}
+
+/// Methods passed to s3s-fs as they are (written as `async_trait` expands
+/// them, since that attribute does not reach into a macro).
+macro_rules! pass {
+    ($($method:ident($input:ident) -> $output:ident;)*) => {$(
+        fn $method<'a, 'b>(
+            &'a self,
+            req: s3s::S3Request<s3s::dto::$input>,
+        ) -> std::pin::Pin<Box<
+            dyn std::future::Future<Output = s3s::S3Result<s3s::S3Response<s3s::dto::$output>>>
+                + Send
+                + 'b,
+        >>
+        where
+            'a: 'b,
+            Self: 'b,
+        {
+            self.fs.$method(req)
+        }
+    )*};
+}
+
+#[async_trait::async_trait]
+impl s3s::S3 for ListsUploads {
+    pass! {
+        create_bucket(CreateBucketInput) -> CreateBucketOutput;
+        delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+        delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
+        get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+        get_object(GetObjectInput) -> GetObjectOutput;
+        head_bucket(HeadBucketInput) -> HeadBucketOutput;
+        head_object(HeadObjectInput) -> HeadObjectOutput;
+        list_buckets(ListBucketsInput) -> ListBucketsOutput;
+        list_objects(ListObjectsInput) -> ListObjectsOutput;
+        list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+        put_object(PutObjectInput) -> PutObjectOutput;
+        upload_part(UploadPartInput) -> UploadPartOutput;
+        list_parts(ListPartsInput) -> ListPartsOutput;
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: s3s::S3Request<s3s::dto::CreateMultipartUploadInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::CreateMultipartUploadOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let out = self.fs.create_multipart_upload(req).await?;
+        if let Some(id) = &out.output.upload_id {
+            let began = std::time::SystemTime::now();
+            self.open
+                .lock()
+                .unwrap()
+                .insert((bucket, key, id.clone()), began);
+        }
+        Ok(out)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: s3s::S3Request<s3s::dto::CompleteMultipartUploadInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::CompleteMultipartUploadOutput>> {
+        let i = &req.input;
+        let id = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
+        let out = self.fs.complete_multipart_upload(req).await?;
+        self.open.lock().unwrap().remove(&id);
+        Ok(out)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: s3s::S3Request<s3s::dto::AbortMultipartUploadInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::AbortMultipartUploadOutput>> {
+        let i = &req.input;
+        let id = (i.bucket.clone(), i.key.clone(), i.upload_id.clone());
+        if !self.open.lock().unwrap().contains_key(&id) {
+            return Err(s3s::s3_error!(NoSuchUpload));
+        }
+        let out = self.fs.abort_multipart_upload(req).await?;
+        self.open.lock().unwrap().remove(&id);
+        Ok(out)
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: s3s::S3Request<s3s::dto::ListMultipartUploadsInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::ListMultipartUploadsOutput>> {
+        let i = &req.input;
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let uploads = self
+            .open
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k, _), _)| *b == i.bucket && k.starts_with(&prefix))
+            .map(|((_, key, id), began)| s3s::dto::MultipartUpload {
+                key: Some(key.clone()),
+                upload_id: Some(id.clone()),
+                initiated: Some((*began).into()),
+                ..Default::default()
+            })
+            .collect();
+        Ok(s3s::S3Response::new(s3s::dto::ListMultipartUploadsOutput {
+            bucket: Some(i.bucket.clone()),
+            prefix: i.prefix.clone(),
+            is_truncated: Some(false),
+            uploads: Some(uploads),
+            ..Default::default()
+        }))
+    }
+}
+
 pub(crate) const S3_KEY: &str = "AKIDGITDVCTEST";
 pub(crate) const S3_SECRET: &str = "secret-for-tests-only";
 
@@ -489,7 +626,11 @@ impl S3Server {
             .build()
             .unwrap();
         let (listener, endpoint) = listen(&rt);
-        let fs_impl = s3s_fs::FileSystem::new(root).unwrap();
+        let uploads = Arc::new(OpenUploads::default());
+        let fs_impl = ListsUploads {
+            fs: s3s_fs::FileSystem::new(root).unwrap(),
+            open: uploads.clone(),
+        };
         let mut builder = s3s::service::S3ServiceBuilder::new(fs_impl);
         builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY, S3_SECRET));
         let service = builder.build().into_shared();
@@ -525,6 +666,10 @@ impl S3Server {
                                     if let Some(r) = s3_fault(&req, &faults) {
                                         return Ok(r);
                                     }
+                                    let hang = faults.hang_part.load(Ordering::SeqCst);
+                                    if hang > 0 && is_part(&req, hang) {
+                                        tokio::time::sleep(Duration::from_secs(600)).await;
+                                    }
                                     hyper::service::Service::call(&service, req).await
                                 })
                                 .await
@@ -542,7 +687,22 @@ impl S3Server {
             flaky,
             faults,
             requests,
+            uploads,
             _rt: rt,
+        }
+    }
+
+    /// The keys of the multipart uploads begun and not yet completed or
+    /// aborted.
+    pub(crate) fn open_uploads(&self) -> Vec<String> {
+        let open = self.uploads.lock().unwrap();
+        open.keys().map(|(_, key, _)| key.clone()).collect()
+    }
+
+    /// Moves the start of every open multipart upload `by` into the past.
+    pub(crate) fn age_uploads(&self, by: Duration) {
+        for began in self.uploads.lock().unwrap().values_mut() {
+            *began -= by;
         }
     }
 
