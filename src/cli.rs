@@ -485,7 +485,9 @@ pub struct GcArgs {
     /// Also keep what any commit of any ref uses.
     #[arg(short = 'A', long)]
     pub all_commits: bool,
-    /// Collect garbage on this remote instead of the cache.
+    /// Collect garbage on this remote instead of the cache (on S3, also
+    /// abort the multipart uploads of killed pushes begun a day or more
+    /// ago).
     #[arg(long, value_name = "REMOTE")]
     pub remote: Option<String>,
     /// Say what would be deleted, delete nothing.
