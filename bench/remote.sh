@@ -241,8 +241,30 @@ empty_remote() { # tool kind
     echo "$(discard "$d") && mkdir -p $d$side"
 }
 
+# The S3 floor: curl moving the same files to and from the same server, 8
+# at a time (git-dvc's transfer.jobs) in one process, one PUT or GET each,
+# hashing nothing. The lists of transfers are written before the timed runs.
+S3_CURL="curl -sS -f --no-progress-meter --parallel --parallel-max 8 --aws-sigv4 aws:amz:us-east-1:s3"
+s3_floor_lists() { # scenario
+    local f rel
+    : >"$WORK/floor-up.cfg"
+    : >"$WORK/floor-down.cfg"
+    (cd "$DATA/$1" && find . -type f | sort) | while read -r f; do
+        rel=${f#./}
+        printf 'upload-file = "%s"\nurl = "%s"\n' "$DATA/$1/$rel" "$S3_ENDPOINT/$S3_BUCKET/floor/$rel" >>"$WORK/floor-up.cfg"
+        printf 'url = "%s"\noutput = "%s"\n' "$S3_ENDPOINT/$S3_BUCKET/floor/$rel" "$WORK/floor-clone/$rel" >>"$WORK/floor-down.cfg"
+    done
+}
+s3_curl() { # curl options: the S3 floor's curl, signed with the bench's key pair
+    echo "$S3_CURL --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY -H x-amz-content-sha256:UNSIGNED-PAYLOAD $*"
+}
+
 push_cmd() { # tool scenario kind
     local src="$WORK/$1-src"
+    if [ "$1" = floor ] && [ "$3" = s3 ]; then
+        s3_curl "-K $WORK/floor-up.cfg"
+        return
+    fi
     case "$1" in
         git-dvc) echo "cd $src && git dvc push --quiet" ;;
         git-lfs) echo "cd $src && git lfs push --all origin main >/dev/null" ;; # --all: without it git-lfs skips what origin/main (already pushed, no LFS objects yet) reaches
@@ -263,6 +285,10 @@ clone_prep() { # tool
 clone_cmd() { # tool kind
     local c="$WORK/$1-clone" origin
     origin="file://$(origin_dir "$1" "$2")"
+    if [ "$1" = floor ] && [ "$2" = s3 ]; then
+        s3_curl "--create-dirs -K $WORK/floor-down.cfg"
+        return
+    fi
     case "$1" in
         git-dvc | git-lfs) echo "git clone -q $origin $c" ;;
         dvc) echo "git clone -q $origin $c && cd $c && $DVC pull -q" ;;
@@ -286,8 +312,11 @@ for s in $SCENARIOS; do
     for kind in $REMOTES; do
         section "($s) $label: push, clone + pull; $kind remote"
         for tool in $TOOLS; do
-            if [ "$kind" = s3 ] && { [ "$tool" = git-lfs ] || [ "$tool" = floor ]; }; then
-                continue # git-lfs speaks only to an LFS server (or file://); no cp floor for S3
+            if [ "$kind" = s3 ] && [ "$tool" = git-lfs ]; then
+                continue # git-lfs speaks only to an LFS server (or file://)
+            fi
+            if [ "$kind" = s3 ] && [ "$tool" = floor ]; then
+                s3_floor_lists "$s"
             fi
             rdir=$(remote_dir "$tool" "$kind")
             scen_push="$label, $kind: push"
@@ -342,9 +371,10 @@ done
 # ---------------------------------------------------------------- summary
 section "summary"
 echo "scenarios: '$SCENARIOS' (a: one ${BIG_MB} MiB file; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory)."
+echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory, curl for S3)."
 echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
-echo "            floor: cp -r of the directory remote. git-lfs: directory (file://) remote only; no floor for S3."
+echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 8 at a time, hashing nothing."
+echo "            git-lfs: directory (file://) remote only."
 echo "dir: directory remote on the repos' filesystem; tmpfs: directory remote on $TMPFS_DIR (another filesystem:"
 echo "     no hard links); s3: s3s-fs on 127.0.0.1 (its root on the repos' filesystem)."
 echo

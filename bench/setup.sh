@@ -10,12 +10,13 @@ PYTHON="${PYTHON:-python3}"
 # Keep dvc's own site cache (otherwise /var/tmp/dvc) and analytics out of it.
 export DVC_SITE_CACHE_DIR="$here/.venv/dvc-site-cache" DVC_NO_ANALYTICS=1
 
-echo "== Debian packages: git-lfs hyperfine time"
+echo "== Debian packages: git-lfs hyperfine time openssl curl"
 missing=()
 command -v git-lfs   >/dev/null 2>&1 || missing+=(git-lfs)
 command -v hyperfine >/dev/null 2>&1 || missing+=(hyperfine)
 [ -x /usr/bin/time ]                  || missing+=(time)
 command -v openssl   >/dev/null 2>&1 || missing+=(openssl)
+command -v curl      >/dev/null 2>&1 || missing+=(curl) # remote.sh's S3 floor
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
