@@ -233,7 +233,7 @@ impl Remote for DirRemote {
             .await
     }
 
-    fn upload_verifies(&self) -> bool {
+    fn upload_verifies(&self, _size: u64) -> bool {
         true
     }
 

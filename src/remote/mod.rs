@@ -162,12 +162,14 @@ pub trait Remote: Send + Sync {
         Ok(None)
     }
 
-    /// True when [`Remote::upload`] hashes the object as it reads it and
-    /// fails (quarantining the object) on a mismatch, before anything is
-    /// visible on the remote. The engine then skips its own hashing pass
-    /// before the upload, which for small objects costs as much as the
-    /// copy itself.
-    fn upload_verifies(&self) -> bool {
+    /// True when [`Remote::upload`] of an object of `size` bytes hashes
+    /// the object as it reads it and fails (quarantining the object) on a
+    /// mismatch, before anything is visible on the remote. The engine then
+    /// skips its own hashing pass before the upload, which for small
+    /// objects costs as much as the copy itself, and for big ones as much
+    /// as a fast network's transfer.
+    fn upload_verifies(&self, size: u64) -> bool {
+        let _ = size;
         false
     }
 
@@ -288,8 +290,8 @@ impl Remote for ReadOnly {
         self.0.held(oids).await
     }
 
-    fn upload_verifies(&self) -> bool {
-        self.0.upload_verifies()
+    fn upload_verifies(&self, size: u64) -> bool {
+        self.0.upload_verifies(size)
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

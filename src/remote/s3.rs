@@ -186,6 +186,11 @@ impl S3Remote {
         self.parts.size.max(MIN_PART).max(size.div_ceil(MAX_PARTS))
     }
 
+    /// Whether an object of `size` bytes goes up as a multipart upload.
+    fn multipart(&self, size: u64) -> bool {
+        size > self.upload_part_size(size)
+    }
+
     /// A body streaming bytes `offset..offset + len` of `path`.
     async fn file_body(
         &self,
@@ -269,8 +274,16 @@ impl S3Remote {
             .map_err(|e| self.classify(&format!("start upload of {oid}"), e))?;
         let upload_id = created.upload_id().unwrap_or_default().to_string();
         let part_size = self.upload_part_size(size);
+        // The object is hashed while its parts go up, rather than in a
+        // pass before: it becomes visible only on completion, which waits
+        // for the hash and is never sent for a bad one (see
+        // `upload_verifies`).
+        let check = {
+            let (cache, oid) = (cache.clone(), *oid);
+            tokio::task::spawn_blocking(move || cache.verify(&oid, size))
+        };
         let result: Result<Vec<CompletedPart>, RemoteError> = async {
-            let parts: Vec<CompletedPart> =
+            let sent: Result<Vec<CompletedPart>, RemoteError> =
                 futures_util::stream::iter(parts::split(size, part_size).enumerate())
                     .map(|(i, range)| {
                         let (path, key, upload_id) = (&path, &key, &upload_id);
@@ -303,7 +316,14 @@ impl S3Remote {
                     })
                     .buffered(self.parts.jobs.max(1))
                     .try_collect()
-                    .await?;
+                    .await;
+            // A corrupt object is the error to report even when a part
+            // failed too: its quarantine takes the file from under the parts.
+            check.await.map_err(|e| RemoteError::Failed {
+                remote: self.name.clone(),
+                message: format!("hash {oid}: {e}"),
+            })??;
+            let parts = sent?;
             client
                 .complete_multipart_upload()
                 .bucket(&self.bucket)
@@ -541,9 +561,16 @@ impl Remote for S3Remote {
         parts::download(self, oid, cache, self.parts).await
     }
 
+    /// A multipart upload hashes the object while its parts go up, and
+    /// completes only when it matches; a single PUT is checked first by
+    /// the engine.
+    fn upload_verifies(&self, size: u64) -> bool {
+        self.multipart(size)
+    }
+
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
         cache.open(oid, size)?;
-        if size > self.upload_part_size(size) {
+        if self.multipart(size) {
             return self.upload_multipart(oid, size, cache).await;
         }
         let path = cache.object_path(oid);

@@ -186,8 +186,6 @@ impl Transfer {
                 .collect::<Vec<_>>(),
         );
         let listed = listed.as_ref();
-        // The backend hashes as it copies; else the engine checks first.
-        let verify_first = !self.remote.upload_verifies();
         let bar = Progress::new(
             "Uploading",
             todo.len() as u64,
@@ -207,7 +205,9 @@ impl Transfer {
                     // Corruption never spreads: the object is hashed
                     // before any of it leaves (and quarantined when it is
                     // bad).
-                    if verify_first {
+                    // (Or the backend hashes as it sends, with the same
+                    // guarantee.)
+                    if !remote.upload_verifies(p.size) {
                         let c = cache.clone();
                         tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))
                             .await

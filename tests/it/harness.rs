@@ -282,3 +282,14 @@ pub(crate) fn pointer_for(bytes: &[u8]) -> String {
         bytes.len()
     )
 }
+
+/// Flips one byte in the middle of a file, keeping its size.
+pub(crate) fn flip_byte(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
+    let mut bytes = fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    fs::write(path, &bytes).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o444)).unwrap();
+}

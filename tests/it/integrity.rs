@@ -7,17 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::harness::{Env, Repo, data, pointer_for, sha256};
-
-/// Flips one byte in the middle of a file, keeping its size.
-fn flip_byte(path: &Path) {
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
-    let mut bytes = fs::read(path).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x40;
-    fs::write(path, &bytes).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o444)).unwrap();
-}
+use crate::harness::{Env, Repo, data, flip_byte, pointer_for, sha256};
 
 /// A repo with one committed tracked file and the hex of its object.
 fn one_file(env: &Env, len: usize) -> (Repo<'_>, Vec<u8>, String) {

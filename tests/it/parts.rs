@@ -5,7 +5,7 @@
 use std::fs;
 use std::sync::atomic::Ordering;
 
-use crate::harness::{Env, Repo, data, sha256};
+use crate::harness::{Env, Repo, data, flip_byte, sha256};
 use crate::servers::{HttpServer, S3_SECRET, S3Server};
 
 const MIB: usize = 1 << 20;
@@ -378,4 +378,32 @@ fn gc_aborts_the_multipart_upload_a_killed_push_left_once_it_is_a_day_old() {
     let out = r.dvc(["gc", "--remote", "storage"]);
     assert_eq!(out.stderr, "Removed 0 objects from remote 'storage'.\n");
     assert_eq!(s3.objects("bucket/data").len(), 1);
+}
+
+/// A big object goes up in parts while it is hashed, not after a pass of
+/// its own; a corrupt one is caught before the upload completes: the
+/// upload is aborted, nothing is visible on the store, and the object is
+/// quarantined and named, as on every other way out of the cache.
+#[test]
+fn a_corrupt_big_object_is_never_completed_on_s3() {
+    let env = Env::new();
+    let (s3, r, big) = s3_with_big_file(&env);
+    let hex = sha256(&big);
+    flip_byte(&r.object(&hex));
+    let actual = sha256(&fs::read(r.object(&hex)).unwrap());
+    let out = r.dvc_run(["push"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let q = r.path.join(".git/dvc/cache/quarantine").join(&hex);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: cached object {hex} is corrupt (its content hashes to {actual}); moved to {} (big.bin)\n\
+             git-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+            q.display()
+        )
+    );
+    assert!(s3.objects("bucket/data").is_empty(), "nothing visible");
+    assert!(s3.open_uploads().is_empty(), "the upload was aborted");
+    assert!(pending_uploads(&s3).is_empty(), "its parts are gone");
+    assert!(q.exists() && !r.object(&hex).exists());
 }
