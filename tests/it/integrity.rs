@@ -4,7 +4,6 @@
 //! and never written, uploaded or staged.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::harness::{Env, Repo, data, flip_byte, pointer_for, sha256};
