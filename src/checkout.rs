@@ -479,8 +479,7 @@ fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheEr
         });
     }
     w.finish(tmp.as_file(), mode, dest)?;
-    tmp.persist(dest)
-        .map_err(|e| io_err("cannot replace")(e.error))?;
+    crate::fsutil::replace(tmp, dest).map_err(io_err("cannot replace"))?;
     Ok(())
 }
 
