@@ -208,6 +208,22 @@ impl Repo<'_> {
         self.env.ok(&self.path, "git-dvc", args)
     }
 
+    /// `git dvc <args>` started in the background, its output discarded:
+    /// for a test that kills it mid-way.
+    pub(crate) fn spawn_dvc<I, S>(&self, args: I) -> std::process::Child
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.env
+            .cmd(&self.path, "git-dvc")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `git dvc <args>`, whatever happens.
     pub(crate) fn dvc_run<I, S>(&self, args: I) -> Run
     where

@@ -253,11 +253,7 @@ fn a_killed_direct_write_leaves_the_old_file_or_the_new_one() {
         r.git(["switch", "-q", "--detach", "v1"]);
         env.set_env("GIT_DVC_SKIP_SMUDGE", "0");
         assert_eq!(r.read("big.bin"), ptr.as_bytes());
-        let mut child = env
-            .cmd(&r.path, "git-dvc")
-            .args(["checkout", "--quiet"])
-            .spawn()
-            .unwrap();
+        let mut child = r.spawn_dvc(["checkout", "--quiet"]);
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();

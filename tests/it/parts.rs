@@ -271,13 +271,7 @@ fn a_killed_download_in_parts_leaves_only_a_temp_that_gc_removes() {
     http.faults
         .stall_later_parts_ms
         .store(60_000, Ordering::SeqCst);
-    let mut child = env
-        .cmd(&r.path, "git-dvc")
-        .args(["fetch"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = r.spawn_dvc(["fetch"]);
     let started = std::time::Instant::now();
     while !temps().iter().any(|n| *n >= 5 * MIB as u64) {
         assert!(
@@ -325,13 +319,7 @@ fn gc_aborts_the_multipart_upload_a_killed_push_left_once_it_is_a_day_old() {
     let (s3, r, big) = s3_with_big_file(&env);
     // Parts 1 to 4 land; the fifth never gets an answer.
     s3.faults.hang_part.store(5, Ordering::SeqCst);
-    let mut push = env
-        .cmd(&r.path, "git-dvc")
-        .args(["push"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut push = r.spawn_dvc(["push"]);
     let started = std::time::Instant::now();
     while pending_uploads(&s3).len() < 4 || s3.faults.part_uploads.load(Ordering::SeqCst) < 5 {
         assert!(started.elapsed().as_secs() < 30, "the parts never landed");

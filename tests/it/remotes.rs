@@ -481,11 +481,7 @@ fn killed_push_then_rerun() {
     }
     r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
     r.commit_all("v1");
-    let mut child = env
-        .cmd(&r.path, "git-dvc")
-        .args(["push", "--quiet"])
-        .spawn()
-        .unwrap();
+    let mut child = r.spawn_dvc(["push", "--quiet"]);
     std::thread::sleep(std::time::Duration::from_millis(60));
     let _ = child.kill();
     let _ = child.wait();
