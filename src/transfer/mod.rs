@@ -203,10 +203,9 @@ impl Transfer {
                         return Ok(false);
                     }
                     // Corruption never spreads: the object is hashed
-                    // before any of it leaves (and quarantined when it is
-                    // bad).
-                    // (Or the backend hashes as it sends, with the same
-                    // guarantee.)
+                    // (and quarantined when it is bad) before any of it
+                    // is visible on the remote: here, or by the backend
+                    // as it sends.
                     if !remote.upload_verifies(p.size) {
                         let c = cache.clone();
                         tokio::task::spawn_blocking(move || c.verify(&p.oid, p.size))

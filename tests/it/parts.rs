@@ -395,3 +395,23 @@ fn a_corrupt_big_object_is_never_completed_on_s3() {
     assert!(pending_uploads(&s3).is_empty(), "its parts are gone");
     assert!(q.exists() && !r.object(&hex).exists());
 }
+
+/// A store that cannot list unfinished uploads, or a key not allowed to:
+/// `gc --remote` still sweeps the objects; a refusal is said once.
+#[test]
+fn gc_on_a_store_that_cannot_list_uploads_still_sweeps_its_objects() {
+    let env = Env::new();
+    let (s3, r, _big) = s3_with_big_file(&env);
+    r.dvc(["push"]);
+    s3.faults.upload_listing_status.store(501, Ordering::SeqCst);
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(out.stderr, "Removed 0 objects from remote 'storage'.\n");
+    s3.faults.upload_listing_status.store(403, Ordering::SeqCst);
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(
+        out.stderr,
+        "git-dvc: warning: remote 'storage' refused access: list unfinished uploads: 403 AccessDenied injected; no unfinished upload was aborted\n\
+         Removed 0 objects from remote 'storage'.\n"
+    );
+    assert_eq!(s3.objects("bucket/data").len(), 1);
+}

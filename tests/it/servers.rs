@@ -410,6 +410,9 @@ pub(crate) struct S3Faults {
     /// Never answer an UploadPart of this part number (0: none), as a
     /// network that stalls mid-upload.
     pub hang_part: AtomicUsize,
+    /// Answer ListMultipartUploads with this status (501: a store without
+    /// it, 403: a key not allowed it), when not 0.
+    pub upload_listing_status: AtomicUsize,
 }
 
 /// Whether `req` is an UploadPart of part `n`.
@@ -433,6 +436,25 @@ fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>
         *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         Some(r)
     };
+    let listing = f.upload_listing_status.load(Ordering::SeqCst);
+    if listing != 0
+        && req.method() == Method::GET
+        && query
+            .split('&')
+            .any(|kv| kv == "uploads" || kv.starts_with("uploads="))
+    {
+        let code = if listing == 403 {
+            "AccessDenied"
+        } else {
+            "NotImplemented"
+        };
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>"
+        );
+        let mut r = Response::new(s3s::Body::from(xml));
+        *r.status_mut() = StatusCode::from_u16(listing as u16).unwrap();
+        return Some(r);
+    }
     if req.method() == Method::PUT && query.contains("partNumber=") {
         f.part_uploads.fetch_add(1, Ordering::SeqCst);
         let left = f.fail_part_uploads.load(Ordering::SeqCst);
