@@ -2,7 +2,7 @@
 # git-dvc remote benchmark: push, and fresh clone + pull, against a directory
 # remote (on the repos' filesystem, and on a tmpfs) and a local S3-compatible
 # server (s3s-fs), side by side with DVC, git-lfs (file:// remote only) and
-# the floor (cp). See
+# the floor (cp; for S3, curl with no hashing). See
 # bench/README.md. Run bench/setup.sh once first, and for S3
 # bench/s3s-fs-install.sh (a patched s3s-fs) and `.venv/bin/pip install dvc-s3`.
 #

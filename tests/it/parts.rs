@@ -328,10 +328,8 @@ fn gc_aborts_the_multipart_upload_a_killed_push_left_once_it_is_a_day_old() {
     push.kill().unwrap();
     push.wait().unwrap();
     s3.faults.hang_part.store(0, Ordering::SeqCst);
-    let key = format!("data/{}", {
-        let h = sha256(&big);
-        format!("{}/{}", &h[..2], &h[2..])
-    });
+    let h = sha256(&big);
+    let key = format!("data/{}/{}", &h[..2], &h[2..]);
     assert_eq!(s3.open_uploads(), vec![key.clone()]);
     assert!(s3.objects("bucket/data").is_empty());
 

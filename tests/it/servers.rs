@@ -426,16 +426,21 @@ fn is_part(req: &Request<Incoming>, n: usize) -> bool {
             .any(|kv| kv == format!("partNumber={n}"))
 }
 
+/// An S3 error answer with `status` and `code`.
+fn s3_error(status: StatusCode, code: &str) -> Response<s3s::Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>"
+    );
+    let mut r = Response::new(s3s::Body::from(xml));
+    *r.status_mut() = status;
+    r
+}
+
 /// The canned answer to a request the faults say to fail, counting what
 /// passes.
 fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>> {
     let query = req.uri().query().unwrap_or("");
-    let fail = || {
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>injected</Message></Error>";
-        let mut r = Response::new(s3s::Body::from(xml.to_string()));
-        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        Some(r)
-    };
+    let fail = || Some(s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"));
     let listing = f.upload_listing_status.load(Ordering::SeqCst);
     if listing != 0
         && req.method() == Method::GET
@@ -448,12 +453,10 @@ fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>
         } else {
             "NotImplemented"
         };
-        let xml = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>"
-        );
-        let mut r = Response::new(s3s::Body::from(xml));
-        *r.status_mut() = StatusCode::from_u16(listing as u16).unwrap();
-        return Some(r);
+        return Some(s3_error(
+            StatusCode::from_u16(listing as u16).unwrap(),
+            code,
+        ));
     }
     if req.method() == Method::PUT && query.contains("partNumber=") {
         f.part_uploads.fetch_add(1, Ordering::SeqCst);
