@@ -13,6 +13,9 @@
 #   BENCH_DIR        scratch dir (default /tmp/git-dvc-bench-remote); removed at the end
 #   BENCH_KEEP=1     keep BENCH_DIR afterwards
 #   BENCH_BIG_MB     size of the scenario (a) file in MiB (default 1024)
+#   BENCH_BIG_FILES  split scenario (a) into this many files of BENCH_BIG_MB/N
+#                    MiB each (default 1); the issue's "2 files (102 MB)" is
+#                    BENCH_BIG_MB=98 BENCH_BIG_FILES=2
 #   BENCH_SMALL_N    number of files in scenario (b) (default 5000)
 #   BENCH_SMALL_KB   size of each scenario (b) file in KiB (default 64)
 #   BENCH_RUNS       hyperfine runs per measurement (default 3)
@@ -42,6 +45,7 @@ ROOT="$(cd "$HERE/.." && pwd)"
 
 BENCH_DIR="${BENCH_DIR:-/tmp/git-dvc-bench-remote}"
 BIG_MB="${BENCH_BIG_MB:-1024}"
+BIG_FILES="${BENCH_BIG_FILES:-1}"
 SMALL_N="${BENCH_SMALL_N:-5000}"
 SMALL_KB="${BENCH_SMALL_KB:-64}"
 RUNS="${BENCH_RUNS:-3}"
@@ -65,9 +69,10 @@ has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
 has_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 has_remote() { [[ " $REMOTES " == *" $1 "* ]]; }
 
-for n in "$BIG_MB" "$SMALL_N" "$SMALL_KB"; do
+for n in "$BIG_MB" "$BIG_FILES" "$SMALL_N" "$SMALL_KB"; do
     [[ "$n" =~ ^[0-9]+$ ]] || die "size/count knobs must be whole numbers ($n)"
 done
+[ "$BIG_FILES" -ge 1 ] && [ "$BIG_FILES" -le 255 ] || die "BENCH_BIG_FILES must be 1..255 ($BIG_FILES)"
 for t in $TOOLS; do
     case "$t" in git-dvc | git-lfs | dvc | floor) ;; *) die "unknown tool in BENCH_TOOLS: $t" ;; esac
 done
@@ -137,13 +142,19 @@ fi
 section "deterministic data (AES-128-CTR keystream, fixed keys)"
 KEY_BIG=00112233445566778899aabbccddeeff   # = run.sh's big_v1
 KEY_SMALL=0123456789abcdef0123456789abcdef # = run.sh's small_v1
-stamp="big=$BIG_MB small=$SMALL_N x $SMALL_KB KiB keys=$KEY_BIG,$KEY_SMALL v1"
+stamp="big=$BIG_MB files=$BIG_FILES small=$SMALL_N x $SMALL_KB KiB keys=$KEY_BIG,$KEY_SMALL v1"
 if [ "$(cat "$DATA/.stamp" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$DATA" && mkdir -p "$DATA"
     t0=$SECONDS
     if has_scenario a; then
         mkdir -p "$DATA/a"
-        "$PY" "$HERE/gendata.py" big "$DATA/a/big.bin" "$BIG_MB" "$KEY_BIG"
+        if [ "$BIG_FILES" = 1 ]; then
+            "$PY" "$HERE/gendata.py" big "$DATA/a/big.bin" "$BIG_MB" "$KEY_BIG"
+        else
+            for i in $(seq 1 "$BIG_FILES"); do # each file its own key: distinct objects
+                "$PY" "$HERE/gendata.py" big "$DATA/a/big-$i.bin" "$((BIG_MB / BIG_FILES))" "${KEY_BIG%??}$(printf %02x "$i")"
+            done
+        fi
     fi
     if has_scenario b; then
         "$PY" "$HERE/gendata.py" small "$DATA/b" "$SMALL_N" "$SMALL_KB" "$KEY_SMALL" d
@@ -303,7 +314,10 @@ count_objects() { # dir: regular files under it, ignoring s3s-fs / tool side fil
 # ---------------------------------------------------------------- scenarios
 for s in $SCENARIOS; do
     case $s in
-        a) label="a ${BIG_MB} MiB file"; want=1 ;;
+        a)
+            if [ "$BIG_FILES" = 1 ]; then label="a ${BIG_MB} MiB file"; else label="a ${BIG_FILES}x$((BIG_MB / BIG_FILES)) MiB files"; fi
+            want=$BIG_FILES
+            ;;
         b) label="b ${SMALL_N}x${SMALL_KB}K"; want=$SMALL_N ;;
         *) die "unknown scenario $s" ;;
     esac
@@ -370,7 +384,8 @@ done
 
 # ---------------------------------------------------------------- summary
 section "summary"
-echo "scenarios: '$SCENARIOS' (a: one ${BIG_MB} MiB file; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$BIG_FILES" = 1 ]; then big_desc="one ${BIG_MB} MiB file"; else big_desc="${BIG_FILES} files of $((BIG_MB / BIG_FILES)) MiB"; fi
+echo "scenarios: '$SCENARIOS' (a: $big_desc; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory, curl for S3)."
 echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
 echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 8 at a time, hashing nothing."

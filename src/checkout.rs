@@ -206,7 +206,7 @@ const FILES_PER_THREAD: usize = 32;
 /// ones are copied. Every object is checked against its id as it is read.
 /// Files are written on a few threads at once: for thousands of small
 /// files the time goes to creating, writing and renaming them, which the
-/// filesystem does in parallel.
+/// filesystem does in parallel; two big files are copied side by side.
 pub fn materialize(
     repo: &Repo,
     cache: &Cache,
@@ -234,9 +234,14 @@ pub fn materialize(
             write_content(&writer, &dest, f)
         }
     };
+    // A big file is worth a thread of its own; small ones are grouped.
+    let big = files
+        .iter()
+        .filter(|f| f.pointer.size >= direct_size)
+        .count();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .min(files.len().div_ceil(FILES_PER_THREAD));
+        .min(big + (files.len() - big).div_ceil(FILES_PER_THREAD));
     let results = crate::par_map(files, threads, write);
     let mut written = Vec::new();
     for (f, r) in files.iter().zip(results) {
