@@ -39,7 +39,7 @@ fn raw_stdio() -> io::Result<(File, File)> {
 const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Our stdin from Git, read without sleeping for up to [`SPIN`] each time
-/// (the descriptor is non-blocking, and made blocking only to sleep).
+/// (the descriptor is non-blocking; to sleep, it is polled).
 struct SpinReader {
     file: File,
     nonblocking: bool,
@@ -89,10 +89,14 @@ impl Read for SpinReader {
                         std::hint::spin_loop();
                         continue;
                     }
-                    set_nonblocking(&self.file, false)?;
-                    let r = self.file.read(buf);
-                    set_nonblocking(&self.file, true)?;
-                    return r;
+                    // One syscall to sleep until Git writes (or closes the
+                    // pipe), rather than four to toggle the flag around a
+                    // blocking read: this is on the path of every request.
+                    use rustix::event::{PollFd, PollFlags, poll};
+                    match poll(&mut [PollFd::new(&self.file, PollFlags::IN)], None) {
+                        Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,

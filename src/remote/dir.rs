@@ -104,9 +104,12 @@ impl DirRemote {
         }
         // A small object: one read into a buffer of its size, hashed before
         // any file is created, written in one call.
-        let mut buf = Vec::with_capacity(len as usize + 1);
-        file.read_to_end(&mut buf)
-            .map_err(|e| self.failed("cannot read", &path, e))?;
+        // Room for one byte more than the size said, so a file that grew
+        // fails its hash; read directly (`read_to_end` would stat and seek
+        // the file again to size its buffer).
+        let mut buf = vec![0; len as usize + 1];
+        let n = read_full(&mut file, &mut buf).map_err(|e| self.failed("cannot read", &path, e))?;
+        buf.truncate(n);
         cache
             .insert_verified_bytes(oid, &buf)
             .map_err(|e| verify_err(&self.name, e))
@@ -298,4 +301,18 @@ impl Remote for DirRemote {
         };
         tokio::task::block_in_place(|| cache::copy(&mut file, w)).map_err(super::sink_err)
     }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
