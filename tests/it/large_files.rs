@@ -208,6 +208,52 @@ fn every_git_command_leaves_real_content() {
     assert_eq!(status_without_filter(&c, "pull"), "", "pull");
 }
 
+/// Several big files in one checkout are written side by side, each with
+/// its own content, and `git status` stays clean without re-reading any:
+/// on a switch (the filter writes them once Git is done) and on
+/// `git dvc checkout` of their pointer files.
+#[test]
+fn several_big_files_in_one_checkout_each_get_their_own_content() {
+    let env = Env::new();
+    env.set_env("GIT_DVC_DIRECT_SIZE", "1MiB");
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    let version = |seed: u64| -> Vec<Vec<u8>> {
+        (0..4u64)
+            .map(|i| data(seed + i, (1 << 20) + 100 * i as usize))
+            .collect()
+    };
+    let (v1, v2) = (version(80), version(90));
+    for (i, d) in v1.iter().enumerate() {
+        r.write(&format!("big{i}.bin"), d);
+    }
+    r.commit_all("v1");
+    r.git(["tag", "v1"]);
+    for (i, d) in v2.iter().enumerate() {
+        r.write(&format!("big{i}.bin"), d);
+    }
+    r.commit_all("v2");
+    let check = |what: &str, want: &[Vec<u8>]| {
+        for (i, d) in want.iter().enumerate() {
+            assert_eq!(
+                sha256(&r.read(&format!("big{i}.bin"))),
+                sha256(d),
+                "{what}: big{i}.bin"
+            );
+        }
+        assert_eq!(status_without_filter(&r, what), "", "{what}");
+    };
+
+    r.git(["switch", "-q", "--detach", "v1"]);
+    check("switch", &v1);
+    for (i, d) in v1.iter().enumerate() {
+        r.write(&format!("big{i}.bin"), pointer_for(d));
+    }
+    let out = r.dvc(["checkout"]);
+    assert_eq!(out.stderr, "Checked out 4 files.\n");
+    check("git dvc checkout", &v1);
+}
+
 /// A damaged big object is never written: the file keeps its pointer, one
 /// warning names it, and the object is quarantined.
 #[test]
