@@ -102,11 +102,10 @@ impl DirRemote {
                 .insert_copy_verified(oid, &file, len)
                 .map_err(|e| verify_err(&self.name, e));
         }
-        // A small object: one read into a buffer of its size, hashed before
-        // any file is created, written in one call.
-        // Room for one byte more than the size said, so a file that grew
-        // fails its hash; read directly (`read_to_end` would stat and seek
-        // the file again to size its buffer).
+        // A small object: read into a buffer of its size (and one byte
+        // more, so a file that grew fails its hash), hashed before any file
+        // is created, written in one call. Read directly: `read_to_end`
+        // would stat and seek the file again to size its buffer.
         let mut buf = vec![0; len as usize + 1];
         let n = read_full(&mut file, &mut buf).map_err(|e| self.failed("cannot read", &path, e))?;
         buf.truncate(n);
