@@ -91,6 +91,21 @@ impl Default for StreamBuf {
     }
 }
 
+/// Reads until `buf` is full or the input ends; returns how much was read.
+/// (`read_exact` fails at the end; this tells a short input from a full one.)
+pub fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Runs `f` on every item on up to `threads` threads, each taking the next
 /// item as it finishes one (so items of uneven cost spread evenly), and
 /// returns the results in the items' order.

@@ -186,20 +186,6 @@ pub fn index_pointers(git_dir: &std::path::Path) -> KnownPointers {
     })
 }
 
-/// Reads until `buf` is full or input ends; returns how much was read.
-fn read_head(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 impl Filter {
     /// A filter storing into `cache`; `skip_smudge` leaves pointers as they
     /// are (`GIT_DVC_SKIP_SMUDGE=1`, `install --skip-smudge`).
@@ -337,7 +323,7 @@ impl Filter {
             source,
         };
         let mut head = vec![0u8; MAX_POINTER_SIZE + 1];
-        let mut n = read_head(input, &mut head).map_err(input_err)?;
+        let mut n = crate::read_full(input, &mut head).map_err(input_err)?;
         if n == 0 {
             return Ok(Vec::new());
         }
@@ -348,7 +334,7 @@ impl Filter {
             // Perhaps two pointers text-merged with conflict markers: look
             // at enough of it to tell, and never store that as data.
             head.resize(crate::merge::CONFLICT_TEXT_MAX + 1, 0);
-            n += read_head(input, &mut head[n..]).map_err(input_err)?;
+            n += crate::read_full(input, &mut head[n..]).map_err(input_err)?;
             if crate::merge::is_conflicted_pointer_text(&head[..n])
                 && !crate::env_flag("GIT_DVC_ALLOW_CONFLICT_TEXT")
             {
@@ -422,7 +408,7 @@ impl Filter {
         worktree: bool,
     ) -> io::Result<Smudged> {
         let mut head = [0u8; MAX_POINTER_SIZE + 1];
-        let n = read_head(input, &mut head)?;
+        let n = crate::read_full(input, &mut head)?;
         if n > MAX_POINTER_SIZE {
             return self.pass_through(&head[..n], input).map(Smudged::Spooled);
         }

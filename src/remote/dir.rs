@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,8 @@ impl DirRemote {
         // is created, written in one call. Read directly: `read_to_end`
         // would stat and seek the file again to size its buffer.
         let mut buf = vec![0; len as usize + 1];
-        let n = read_full(&mut file, &mut buf).map_err(|e| self.failed("cannot read", &path, e))?;
+        let n = crate::read_full(&mut file, &mut buf)
+            .map_err(|e| self.failed("cannot read", &path, e))?;
         buf.truncate(n);
         cache
             .insert_verified_bytes(oid, &buf)
@@ -300,18 +301,4 @@ impl Remote for DirRemote {
         };
         tokio::task::block_in_place(|| cache::copy(&mut file, w)).map_err(super::sink_err)
     }
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full(file: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
