@@ -73,6 +73,8 @@ for n in "$BIG_MB" "$BIG_FILES" "$SMALL_N" "$SMALL_KB"; do
     [[ "$n" =~ ^[0-9]+$ ]] || die "size/count knobs must be whole numbers ($n)"
 done
 [ "$BIG_FILES" -ge 1 ] && [ "$BIG_FILES" -le 255 ] || die "BENCH_BIG_FILES must be 1..255 ($BIG_FILES)"
+BIG_EACH_MB=$((BIG_MB / BIG_FILES))
+if [ "$BIG_FILES" = 1 ]; then BIG_DESC="one ${BIG_MB} MiB file"; else BIG_DESC="${BIG_FILES} files of ${BIG_EACH_MB} MiB"; fi
 for t in $TOOLS; do
     case "$t" in git-dvc | git-lfs | dvc | floor) ;; *) die "unknown tool in BENCH_TOOLS: $t" ;; esac
 done
@@ -152,7 +154,7 @@ if [ "$(cat "$DATA/.stamp" 2>/dev/null)" != "$stamp" ]; then
             "$PY" "$HERE/gendata.py" big "$DATA/a/big.bin" "$BIG_MB" "$KEY_BIG"
         else
             for i in $(seq 1 "$BIG_FILES"); do # each file its own key: distinct objects
-                "$PY" "$HERE/gendata.py" big "$DATA/a/big-$i.bin" "$((BIG_MB / BIG_FILES))" "${KEY_BIG%??}$(printf %02x "$i")"
+                "$PY" "$HERE/gendata.py" big "$DATA/a/big-$i.bin" "$BIG_EACH_MB" "${KEY_BIG%??}$(printf %02x "$i")"
             done
         fi
     fi
@@ -315,7 +317,7 @@ count_objects() { # dir: regular files under it, ignoring s3s-fs / tool side fil
 for s in $SCENARIOS; do
     case $s in
         a)
-            if [ "$BIG_FILES" = 1 ]; then label="a ${BIG_MB} MiB file"; else label="a ${BIG_FILES}x$((BIG_MB / BIG_FILES)) MiB files"; fi
+            if [ "$BIG_FILES" = 1 ]; then label="a ${BIG_MB} MiB file"; else label="a ${BIG_FILES}x${BIG_EACH_MB} MiB files"; fi
             want=$BIG_FILES
             ;;
         b) label="b ${SMALL_N}x${SMALL_KB}K"; want=$SMALL_N ;;
@@ -384,8 +386,7 @@ done
 
 # ---------------------------------------------------------------- summary
 section "summary"
-if [ "$BIG_FILES" = 1 ]; then big_desc="one ${BIG_MB} MiB file"; else big_desc="${BIG_FILES} files of $((BIG_MB / BIG_FILES)) MiB"; fi
-echo "scenarios: '$SCENARIOS' (a: $big_desc; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "scenarios: '$SCENARIOS' (a: $BIG_DESC; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory, curl for S3)."
 echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
 echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 8 at a time, hashing nothing."

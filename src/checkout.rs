@@ -206,7 +206,7 @@ const FILES_PER_THREAD: usize = 32;
 /// ones are copied. Every object is checked against its id as it is read.
 /// Files are written on a few threads at once: for thousands of small
 /// files the time goes to creating, writing and renaming them, which the
-/// filesystem does in parallel; two big files are copied side by side.
+/// filesystem does in parallel; each big file gets a thread of its own.
 pub fn materialize(
     repo: &Repo,
     cache: &Cache,
@@ -234,7 +234,6 @@ pub fn materialize(
             write_content(&writer, &dest, f)
         }
     };
-    // A big file is worth a thread of its own; small ones are grouped.
     let big = files
         .iter()
         .filter(|f| f.pointer.size >= direct_size)
