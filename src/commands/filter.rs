@@ -3,6 +3,8 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -35,24 +37,36 @@ fn raw_stdio() -> io::Result<(File, File)> {
 /// that sleeps in between is woken for each, and a wakeup across CPUs is
 /// costly in a VM: a clone of 6,000 pointers through the protocol took
 /// 0.63 s sleeping and 0.34 s polling (`git add` of 6,000 files: 1.42 s
-/// and 1.07 s). Past this, the reader sleeps as before.
+/// and 1.07 s). Past this, the reader sleeps as before. While downloads
+/// run the reader sleeps at once: the core it would spin on is theirs.
 const SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Our stdin from Git, read without sleeping for up to [`SPIN`] each time
-/// (the descriptor is non-blocking; to sleep, it is polled).
+/// (the descriptor is non-blocking; to sleep, it is polled), unless
+/// downloads are in flight. A clone that downloads 6,000 small objects
+/// has three kinds of work for the CPUs: Git writing pointer files, this
+/// reader answering it, and the downloads. Spinning there took a core from
+/// the downloads: on 2 cores, a fresh clone of 6,000 x 64 KiB took
+/// 2.45 s spinning and 2.02 s sleeping (medians of 8 interleaved runs).
 struct SpinReader {
     file: File,
     nonblocking: bool,
+    downloads: Arc<AtomicUsize>,
 }
 
 impl SpinReader {
     /// Only a pipe is made non-blocking: that flag belongs to the open file,
-    /// which a terminal shares with the shell that started us.
-    fn new(file: File) -> SpinReader {
+    /// which a terminal shares with the shell that started us. `downloads`
+    /// counts the downloads in flight.
+    fn new(file: File, downloads: Arc<AtomicUsize>) -> SpinReader {
         use std::os::unix::fs::FileTypeExt;
         let pipe = file.metadata().is_ok_and(|m| m.file_type().is_fifo());
         let nonblocking = pipe && set_nonblocking(&file, true).is_ok();
-        SpinReader { file, nonblocking }
+        SpinReader {
+            file,
+            nonblocking,
+            downloads,
+        }
     }
 }
 
@@ -81,7 +95,11 @@ impl Read for SpinReader {
         if !self.nonblocking {
             return self.file.read(buf);
         }
-        let deadline = std::time::Instant::now() + SPIN;
+        let spin = match self.downloads.load(Ordering::Relaxed) {
+            0 => SPIN,
+            _ => std::time::Duration::ZERO,
+        };
+        let deadline = std::time::Instant::now() + spin;
         loop {
             match self.file.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -125,12 +143,13 @@ pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
         hooks::install_missing(&ctx.repo);
     }
     let (input, output) = raw_stdio()?;
-    let input = BufReader::with_capacity(1 << 17, SpinReader::new(input));
+    let downloads = Arc::new(AtomicUsize::new(0));
+    let input = BufReader::with_capacity(1 << 17, SpinReader::new(input, downloads.clone()));
     let output = BufWriter::with_capacity(1 << 17, output);
     let git_dir = ctx.repo.git_dir.clone();
     let cache = ctx.cache.clone();
     let mut fetcher = LazyFetcher::new(move |treeish: Option<&str>| {
-        open_fetcher(&git_dir, cache.clone(), treeish)
+        open_fetcher(&git_dir, cache.clone(), treeish).map(|f| f.counting_in(downloads.clone()))
     });
     let fetcher: Option<&mut dyn process::Fetcher> = if skip { None } else { Some(&mut fetcher) };
     process::serve(&mut filter, fetcher, input, output)?;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use tokio::runtime::Runtime;
@@ -66,6 +67,8 @@ pub struct DelayFetcher {
     failures: Vec<(String, RemoteError)>,
     /// Bytes of delayed downloads, on a terminal (`git clone` shows it).
     bar: Option<Progress>,
+    /// Downloads started and not yet finished (see [`DelayFetcher::counting_in`]).
+    in_flight: Arc<AtomicUsize>,
 }
 
 /// True when `path` is `prefix` or lies below it (`a/b` in `a`, not in
@@ -111,7 +114,16 @@ impl DelayFetcher {
             pending: HashMap::new(),
             failures: Vec::new(),
             bar: None,
+            in_flight: Arc::default(),
         })
+    }
+
+    /// Keeps the number of downloads in flight in `counter`, which the
+    /// filter reads to know whether this process has work besides
+    /// answering Git (see `commands::filter::SpinReader`).
+    pub fn counting_in(mut self, counter: Arc<AtomicUsize>) -> DelayFetcher {
+        self.in_flight = counter;
+        self
     }
 
     fn remote_for(&self, path: &str) -> Option<Arc<dyn Remote>> {
@@ -139,10 +151,13 @@ impl DelayFetcher {
                 .clone(),
         };
         let (cache, tx, limit) = (self.cache.clone(), self.tx.clone(), self.limit.clone());
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::Relaxed);
         self.rt.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let r = with_retries(|| remote.download(&pointer.oid, &cache)).await;
             bar.object_done(pointer.size);
+            in_flight.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send((pointer.oid, r));
         });
         true
@@ -279,6 +294,35 @@ mod tests {
         path: &str,
     ) -> Option<String> {
         route(routes, default, path).map(|r| r.name().to_string())
+    }
+
+    /// The filter spins on Git's pipe only while nothing downloads: the
+    /// count must fall back to zero once the downloads are done, failed
+    /// ones included.
+    #[test]
+    fn the_downloads_in_flight_are_counted_until_each_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, local) = (dir.path().join("remote"), dir.path().join("cache"));
+        let held = b"held on the remote";
+        let oid = Oid::hash_bytes(held);
+        Cache::new(&store)
+            .insert_verified_bytes(&oid, held)
+            .unwrap();
+        let absent = Oid::hash_bytes(b"on no remote");
+        let remote: Arc<dyn Remote> = Arc::new(DirRemote::new("r", &store));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let mut f = DelayFetcher::new(Cache::new(&local), 2, Some(remote), Vec::new())
+            .unwrap()
+            .counting_in(counter.clone());
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        let size = held.len() as u64;
+        assert!(f.enqueue("a.bin", Pointer { oid, size }));
+        assert!(f.enqueue("b.bin", Pointer { oid: absent, size }));
+        assert!(counter.load(Ordering::Relaxed) <= 2);
+        while !f.wait_available().is_empty() {}
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        assert!(Cache::new(&local).contains(&oid));
+        assert!(f.finish().unwrap().starts_with("b.bin: "));
     }
 
     #[test]
