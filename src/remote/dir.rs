@@ -246,6 +246,10 @@ impl Remote for DirRemote {
             .await
     }
 
+    fn download_here(&self, oid: &Oid, cache: &Cache) -> Option<Result<u64, RemoteError>> {
+        Some(self.download_blocking(oid, cache))
+    }
+
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
         let (oid, cache) = (*oid, cache.clone());
         self.blocking(move |r| r.upload_blocking(&oid, size, &cache))

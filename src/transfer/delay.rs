@@ -4,12 +4,10 @@
 //! import it lies in, else the default.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use tokio::runtime::Runtime;
-use tokio::sync::Semaphore;
 
 use super::{Progress, with_retries};
 use crate::cache::Cache;
@@ -55,20 +53,87 @@ pub struct OpenRoute {
 /// Downloads for delayed smudges: each missing object starts downloading as
 /// soon as Git asks for it, `jobs` at a time, and Git collects the files
 /// as they complete (`list_available_blobs`).
+///
+/// The downloads run on up to `jobs` threads of their own, each taking
+/// the next object from one queue: a directory remote's download runs
+/// right there ([`Remote::download_here`]), a network one's on the async
+/// runtime, the thread waiting for it. Thousands of small objects then
+/// cost no thread handoff each; while Git asks faster than objects land,
+/// the queue is never empty and no thread sleeps.
 pub struct DelayFetcher {
     rt: &'static Runtime,
     cache: Cache,
     default: Option<Arc<dyn Remote>>,
     routes: Vec<OpenRoute>,
-    limit: Arc<Semaphore>,
-    tx: mpsc::Sender<(Oid, Result<u64, RemoteError>)>,
-    rx: mpsc::Receiver<(Oid, Result<u64, RemoteError>)>,
+    jobs: usize,
+    workers: usize,
+    queue: mpsc::Sender<Job>,
+    queued: Arc<Mutex<mpsc::Receiver<Job>>>,
+    tx: mpsc::Sender<Done>,
+    rx: mpsc::Receiver<Done>,
     pending: HashMap<Oid, Vec<String>>,
     failures: Vec<(String, RemoteError)>,
     /// Bytes of delayed downloads, on a terminal (`git clone` shows it).
     bar: Option<Progress>,
     /// Downloads started and not yet finished (see [`DelayFetcher::counting_in`]).
     in_flight: Arc<AtomicUsize>,
+}
+
+/// One object to download: where from, and the bar to tell.
+struct Job {
+    remote: Arc<dyn Remote>,
+    pointer: Pointer,
+    bar: Progress,
+}
+
+/// A finished download.
+type Done = (Oid, Result<u64, RemoteError>);
+
+/// What a download thread shares with the fetcher.
+struct Worker {
+    rt: &'static Runtime,
+    cache: Cache,
+    queued: Arc<Mutex<mpsc::Receiver<Job>>>,
+    done: mpsc::Sender<Done>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Worker {
+    /// Downloads queued objects until the fetcher is gone.
+    fn run(self) {
+        loop {
+            let job = match self.queued.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => return,
+            };
+            let Ok(job) = job else {
+                return; // the fetcher was dropped
+            };
+            self.download(job);
+        }
+    }
+
+    fn download(
+        &self,
+        Job {
+            remote,
+            pointer,
+            bar,
+        }: Job,
+    ) {
+        let oid = pointer.oid;
+        // A transient failure on the thread's own path gets the async
+        // path's retries with backoff.
+        let r = match remote.download_here(&oid, &self.cache) {
+            Some(r) if !r.as_ref().is_err_and(RemoteError::is_transient) => r,
+            _ => self
+                .rt
+                .block_on(with_retries(|| remote.download(&oid, &self.cache))),
+        };
+        bar.object_done(pointer.size);
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let _ = self.done.send((oid, r));
+    }
 }
 
 /// True when `path` is `prefix` or lies below it (`a/b` in `a`, not in
@@ -102,13 +167,17 @@ impl DelayFetcher {
         routes: Vec<OpenRoute>,
     ) -> std::io::Result<DelayFetcher> {
         let (tx, rx) = mpsc::channel();
+        let (queue, queued) = mpsc::channel();
         let rt = crate::runtime::get()?;
         Ok(DelayFetcher {
             rt,
             cache,
             default,
             routes,
-            limit: Arc::new(Semaphore::new(jobs.max(1))),
+            jobs: jobs.max(1),
+            workers: 0,
+            queue,
+            queued: Arc::new(Mutex::new(queued)),
             tx,
             rx,
             pending: HashMap::new(),
@@ -150,17 +219,40 @@ impl DelayFetcher {
                 .insert(Progress::new("git-dvc: downloading", 1, pointer.size))
                 .clone(),
         };
-        let (cache, tx, limit) = (self.cache.clone(), self.tx.clone(), self.limit.clone());
-        let in_flight = self.in_flight.clone();
-        in_flight.fetch_add(1, Ordering::Relaxed);
-        self.rt.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let r = with_retries(|| remote.download(&pointer.oid, &cache)).await;
-            bar.object_done(pointer.size);
-            in_flight.fetch_sub(1, Ordering::Relaxed);
-            let _ = tx.send((pointer.oid, r));
-        });
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let job = Job {
+            remote,
+            pointer,
+            bar,
+        };
+        if self.workers < self.jobs && self.spawn_worker().is_ok() {
+            self.workers += 1;
+        }
+        if self.workers == 0 {
+            // No thread could be started: download it here, now.
+            self.worker().download(job);
+        } else if let Err(mpsc::SendError(job)) = self.queue.send(job) {
+            self.worker().download(job);
+        }
         true
+    }
+
+    fn worker(&self) -> Worker {
+        Worker {
+            rt: self.rt,
+            cache: self.cache.clone(),
+            queued: self.queued.clone(),
+            done: self.tx.clone(),
+            in_flight: self.in_flight.clone(),
+        }
+    }
+
+    fn spawn_worker(&self) -> std::io::Result<()> {
+        let w = self.worker();
+        std::thread::Builder::new()
+            .name("git-dvc-download".into())
+            .spawn(move || w.run())
+            .map(drop)
     }
 
     fn settle(&mut self, oid: Oid, r: Result<u64, RemoteError>) -> Vec<String> {
