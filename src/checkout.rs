@@ -111,18 +111,134 @@ impl Marker {
 
 /// After a checkout whose filter left files as pointers: writes them and
 /// every other pointer file whose object is cached (the post-checkout
-/// hook's job, which the hook left to this), and says which could not be
-/// written.
-pub fn complete_checkout(repo: &Repo, cache: &Cache, direct_size: u64) -> Result<(), Error> {
+/// hook's job, which the hook left to this), records the stat data of
+/// those and of the files `early` wrote while Git ran, keeps Git's own for
+/// the files it wrote from the filter's answers (`served`), and says
+/// which could not be written.
+pub fn complete_checkout(
+    repo: &Repo,
+    cache: &Cache,
+    direct_size: u64,
+    early: Vec<PointerFile>,
+    served: &[(String, Pointer)],
+) -> Result<(), Error> {
     let files: Vec<_> = pointer_files(repo, &[])?
         .into_iter()
         .filter(|f| cache.contains(&f.pointer.oid))
         .collect();
-    let report = materialize(repo, cache, &files, direct_size)?;
+    let report = write_files(repo, cache, &files, direct_size, early, served)?;
     for (path, why) in &report.failed {
         crate::ui::warn(&left_as_pointer(path, why));
     }
     Ok(())
+}
+
+/// Writes, while Git is still checking out, the files of a first checkout
+/// (a clone, a new worktree: no index before it) whose objects the filter
+/// downloads. Git writes each such file as its pointer text and moves on
+/// to the next; once a download has landed and Git has asked for a later
+/// file (so it is done with this one), the content replaces the pointer
+/// at once, instead of after the last download. The copy is the one
+/// `git dvc checkout` makes (hashed as it leaves the cache, swapped in
+/// atomically) and is made only over the exact pointer Git wrote; a file
+/// not written here is written when Git is done, as before. The files'
+/// stat data goes into the index once Git has written it
+/// ([`complete_checkout`]).
+pub struct EarlyWriter {
+    root: std::path::PathBuf,
+    writer: Writer,
+    direct_size: u64,
+    /// Requests Git has sent so far: a file answered at request `n` is
+    /// written by Git before request `n + 1` arrives.
+    requests: std::sync::atomic::AtomicU64,
+    /// Files answered with their pointer, by path: the request they were
+    /// answered at, and the pointer.
+    answered: std::sync::Mutex<std::collections::HashMap<String, (u64, Pointer)>>,
+    written: std::sync::Mutex<Vec<PointerFile>>,
+}
+
+impl EarlyWriter {
+    /// A writer for the checkout about to run, or `None` when the
+    /// repository already has an index: Git is then updating a worktree
+    /// the user works in, and files are written only once Git is done.
+    pub fn for_first_checkout(
+        repo: &Repo,
+        cache: &Cache,
+        direct_size: u64,
+    ) -> Option<std::sync::Arc<EarlyWriter>> {
+        let root = repo.workdir.clone()?;
+        if fs::symlink_metadata(repo.git_dir.join("index")).is_ok() {
+            return None;
+        }
+        // No index yet: the one Git writes at the end is newer than this.
+        let stamp = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+        Some(std::sync::Arc::new(EarlyWriter {
+            root,
+            writer: Writer::new(cache, stamp),
+            direct_size,
+            requests: Default::default(),
+            answered: Default::default(),
+            written: Default::default(),
+        }))
+    }
+
+    /// Git sent another request: every file answered before it is on disk.
+    pub fn request_seen(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// `path` (safe, repo-relative) was answered with `pointer` in the
+    /// current request, for its object is still downloading.
+    pub fn answered(&self, path: &str, pointer: Pointer) {
+        let now = self.requests.load(std::sync::atomic::Ordering::Acquire);
+        if let Ok(mut m) = self.answered.lock() {
+            m.insert(path.to_string(), (now, pointer));
+        }
+    }
+
+    /// The object of `path` is in the cache: writes the file now if Git
+    /// is done with it. Anything that stops it leaves the pointer, which
+    /// the end of the checkout writes (and reports) as usual.
+    pub fn landed(&self, path: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let Some((at, pointer)) = self.answered.lock().ok().and_then(|mut m| m.remove(path)) else {
+            return;
+        };
+        if self.requests.load(std::sync::atomic::Ordering::Acquire) <= at {
+            return; // Git may not have written it yet
+        }
+        let dest = self.root.join(path);
+        let Ok(meta) = fs::symlink_metadata(&dest) else {
+            return;
+        };
+        if !meta.is_file() || read_pointer_file(&dest) != Some(pointer) {
+            return;
+        }
+        let file = PointerFile {
+            path: path.to_string(),
+            pointer,
+            executable: meta.permissions().mode() & 0o111 != 0,
+        };
+        let result = if pointer.size >= self.direct_size {
+            write_direct(&self.writer, &dest, &file)
+        } else {
+            write_content(&self.writer, &dest, &file)
+        };
+        if result.is_ok() {
+            if let Ok(mut w) = self.written.lock() {
+                w.push(file);
+            }
+        }
+    }
+
+    /// The files written so far.
+    pub fn take_written(&self) -> Vec<PointerFile> {
+        self.written
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
 }
 
 /// True when `path` is one of `specs` or lies under one ("." is all).
@@ -213,9 +329,23 @@ pub fn materialize(
     files: &[PointerFile],
     direct_size: u64,
 ) -> Result<Report, Error> {
+    write_files(repo, cache, files, direct_size, Vec::new(), &[])
+}
+
+/// [`materialize`], also recording the stat data of `already`, files
+/// written earlier in the same checkout, and keeping that of `served`
+/// (see [`record_stat`]).
+fn write_files(
+    repo: &Repo,
+    cache: &Cache,
+    files: &[PointerFile],
+    direct_size: u64,
+    already: Vec<PointerFile>,
+    served: &[(String, Pointer)],
+) -> Result<Report, Error> {
     let root = repo.workdir()?;
     let mut report = Report::default();
-    if files.is_empty() {
+    if files.is_empty() && already.is_empty() {
         return Ok(report);
     }
     // Written files get an mtime older than the index as it is now (and
@@ -242,7 +372,7 @@ pub fn materialize(
         .map_or(1, std::num::NonZero::get)
         .min(big + (files.len() - big).div_ceil(FILES_PER_THREAD));
     let results = crate::par_map(files, threads, write);
-    let mut written = Vec::new();
+    let mut written: Vec<&PointerFile> = already.iter().collect();
     for (f, r) in files.iter().zip(results) {
         match r {
             Ok(()) => written.push(f),
@@ -250,7 +380,7 @@ pub fn materialize(
             Err(e) => report.failed.push((f.path.clone(), e.to_string())),
         }
     }
-    if !written.is_empty() && record_stat(repo, root, &written).is_err() {
+    if !written.is_empty() && record_stat(repo, root, &written, served).is_err() {
         // An index libgit2 cannot write (split or sparse index): Git
         // refreshes it, re-reading the files once.
         let paths: Vec<String> = written.iter().map(|f| f.path.clone()).collect();
@@ -275,7 +405,19 @@ const ENTRY_UPTODATE: u16 = 1 << 2;
 /// (Their mtimes lie a second before the index as it was, see
 /// [`Writer::finish`], so neither libgit2's nor Git's racy-timestamp rule,
 /// which works in whole seconds on most builds, makes them re-read.)
-fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), Error> {
+///
+/// `served` are files Git wrote itself from the filter's answers in the
+/// same checkout, just before writing the index: their entries hold Git's
+/// stat data, likely in the index's own second. libgit2 would take them
+/// for racily clean and, comparing raw bytes with the pointer blob, mark
+/// them changed (size 0), so the next `git status` re-reads them all;
+/// they are marked up to date instead, as Git left them.
+fn record_stat(
+    repo: &Repo,
+    root: &Path,
+    files: &[&PointerFile],
+    served: &[(String, Pointer)],
+) -> Result<(), Error> {
     use std::os::unix::fs::MetadataExt;
     let mut index = repo.git.index().at(repo.git_dir.join("index").display())?;
     index.read(false)?;
@@ -300,6 +442,16 @@ fn record_stat(repo: &Repo, root: &Path, files: &[&PointerFile]) -> Result<(), E
         e.file_size = m.len() as u32;
         e.flags_extended |= ENTRY_UPTODATE;
         index.add(&e)?;
+    }
+    for (path, pointer) in served {
+        let Some(mut e) = index.get_path(Path::new(path), 0) else {
+            continue;
+        };
+        let blob = git2::Oid::hash_object(git2::ObjectType::Blob, pointer.encode().as_bytes())?;
+        if e.id == blob {
+            e.flags_extended |= ENTRY_UPTODATE;
+            index.add(&e)?;
+        }
     }
     index.write()?;
     Ok(())
@@ -347,21 +499,21 @@ pub fn share_extents(root: &Path, cache: &Cache, files: &[(String, Pointer)]) {
 /// What every file of one materialization shares, looked up once: the
 /// cache, its temp directory and that directory's filesystem, and the
 /// mtime given to the files written.
-struct Writer<'a> {
-    cache: &'a Cache,
+struct Writer {
+    cache: Cache,
     tmp_dir: std::path::PathBuf,
     tmp_dev: Option<u64>,
     mtime: std::time::SystemTime,
 }
 
-impl<'a> Writer<'a> {
-    fn new(cache: &'a Cache, mtime: std::time::SystemTime) -> Writer<'a> {
+impl Writer {
+    fn new(cache: &Cache, mtime: std::time::SystemTime) -> Writer {
         use std::os::unix::fs::MetadataExt;
         let tmp_dir = cache.tmp_dir();
         let _ = fs::create_dir_all(&tmp_dir);
         let tmp_dev = fs::metadata(&tmp_dir).ok().map(|m| m.dev());
         Writer {
-            cache,
+            cache: cache.clone(),
             tmp_dir,
             tmp_dev,
             mtime,
@@ -458,7 +610,7 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
 /// Copies a small object into a temp file renamed over the pointer at
 /// `dest`, hashing it as it is read.
 fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
-    let cache = w.cache;
+    let cache = &w.cache;
     let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
     let io_err = |action| {
         move |source| CacheError::Io {
@@ -490,6 +642,72 @@ fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oid::Oid;
+
+    /// A repository with no index yet (a clone Git is checking out), a
+    /// cache holding `content`, and its pointer written at `data/a.bin`
+    /// and `data/b.bin`, as Git writes them.
+    fn first_checkout(content: &[u8]) -> (tempfile::TempDir, Repo, Cache, Pointer) {
+        let dir = tempfile::tempdir().unwrap();
+        git2::Repository::init(dir.path()).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        let cache = Cache::new(dir.path().join(".git/dvc/cache"));
+        let oid = Oid::hash_bytes(content);
+        cache.insert_verified_bytes(&oid, content).unwrap();
+        let pointer = Pointer {
+            oid,
+            size: content.len() as u64,
+        };
+        fs::create_dir_all(dir.path().join("data")).unwrap();
+        for name in ["a.bin", "b.bin"] {
+            fs::write(dir.path().join("data").join(name), pointer.encode()).unwrap();
+        }
+        (dir, repo, cache, pointer)
+    }
+
+    /// A file is written early only once Git has sent a later request (it
+    /// has written the pointer by then), only over that exact pointer, and
+    /// is then listed for the index; anything else is left for the end of
+    /// the checkout.
+    #[test]
+    fn a_first_checkout_writes_a_landed_file_once_git_has_moved_past_it() {
+        let content = b"the real content, not a pointer";
+        let (dir, repo, cache, pointer) = first_checkout(content);
+        let early = EarlyWriter::for_first_checkout(&repo, &cache, u64::MAX).unwrap();
+        let read = |p: &str| fs::read(dir.path().join(p)).unwrap();
+
+        // Landed while Git may still be writing it: left alone.
+        early.request_seen();
+        early.answered("data/a.bin", pointer);
+        early.landed("data/a.bin");
+        assert_eq!(read("data/a.bin"), pointer.encode().as_bytes());
+
+        // Git asked for the next file: this one is on disk, and replaced.
+        early.answered("data/b.bin", pointer);
+        early.request_seen();
+        early.landed("data/b.bin");
+        assert_eq!(read("data/b.bin"), content);
+        let written: Vec<String> = early.take_written().into_iter().map(|f| f.path).collect();
+        assert_eq!(written, ["data/b.bin"]);
+
+        // Not a path it answered, or no longer the pointer: untouched.
+        early.landed("data/a.bin");
+        fs::write(dir.path().join("data/a.bin"), b"edited").unwrap();
+        early.answered("data/a.bin", pointer);
+        early.request_seen();
+        early.landed("data/a.bin");
+        assert_eq!(read("data/a.bin"), b"edited");
+        assert!(early.take_written().is_empty());
+    }
+
+    /// With an index, Git is updating a worktree someone works in: files
+    /// are written only once Git is done.
+    #[test]
+    fn a_checkout_over_an_index_writes_nothing_early() {
+        let (dir, repo, cache, _) = first_checkout(b"content");
+        fs::write(dir.path().join(".git/index"), b"").unwrap();
+        assert!(EarlyWriter::for_first_checkout(&repo, &cache, u64::MAX).is_none());
+    }
 
     #[test]
     fn the_marker_is_pending_only_while_its_filter_holds_it() {

@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
+use crate::checkout::EarlyWriter;
 use crate::cli::{FilterProcessArgs, OneShotArgs};
 use crate::context::Ctx;
 use crate::filter::{Filter, index_pointers, process, skip_smudge_env};
 use crate::hooks;
 use crate::sync::open_fetcher;
 use crate::transfer::LazyFetcher;
+use crate::transfer::delay::Landed;
 
 /// Pipe buffer we ask the kernel for: with the default 64 KiB, every
 /// pkt-line packet costs a context switch, and a 1 GiB file crosses the
@@ -138,27 +140,47 @@ fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
 /// Runs `git-dvc filter-process`.
 pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     let skip = args.skip || skip_smudge_env();
-    let (ctx, mut filter) = open_filter(skip)?;
+    let (ctx, filter) = open_filter(skip)?;
     if ctx.repo.workdir.is_some() {
         hooks::install_missing(&ctx.repo);
     }
+    // A first checkout (a clone: no index yet) has each downloaded file
+    // written as soon as its object lands and Git has moved past it.
+    let early = match skip {
+        true => None,
+        false => EarlyWriter::for_first_checkout(&ctx.repo, &ctx.cache, ctx.config.direct_size),
+    };
+    let mut filter = filter.with_early(early.clone());
     let (input, output) = raw_stdio()?;
     let downloads = Arc::new(AtomicUsize::new(0));
     let input = BufReader::with_capacity(1 << 17, SpinReader::new(input, downloads.clone()));
     let output = BufWriter::with_capacity(1 << 17, output);
     let git_dir = ctx.repo.git_dir.clone();
     let cache = ctx.cache.clone();
+    let landed = early
+        .clone()
+        .map(|e| Arc::new(move |path: &str| e.landed(path)) as Landed);
     let mut fetcher = LazyFetcher::new(move |treeish: Option<&str>| {
-        open_fetcher(&git_dir, cache.clone(), treeish).map(|f| f.counting_in(downloads.clone()))
+        open_fetcher(&git_dir, cache.clone(), treeish)
+            .map(|f| f.counting_in(downloads.clone()).on_landed(landed.clone()))
     });
     let fetcher: Option<&mut dyn process::Fetcher> = if skip { None } else { Some(&mut fetcher) };
     process::serve(&mut filter, fetcher, input, output)?;
     // Git closes the pipe as it exits, after writing its index: now the
     // files it left as pointers are written, straight from the cache (big
     // ones it had, small ones that were downloading), with any other
-    // pointer file the post-checkout hook left to this.
+    // pointer file the post-checkout hook left to this, and the index
+    // learns the stat data of those and of the ones written early.
     if filter.completes_checkout() && ctx.repo.workdir.is_some() {
-        crate::checkout::complete_checkout(&ctx.repo, &ctx.cache, ctx.config.direct_size)?;
+        let early = early.map(|e| e.take_written()).unwrap_or_default();
+        let served = filter.take_served();
+        crate::checkout::complete_checkout(
+            &ctx.repo,
+            &ctx.cache,
+            ctx.config.direct_size,
+            early,
+            &served,
+        )?;
     }
     if let Some(root) = ctx.repo.workdir.as_deref() {
         crate::checkout::share_extents(root, &ctx.cache, &filter.take_stored_big());

@@ -147,6 +147,8 @@ pub struct Filter {
     awaiting: Vec<(String, Pointer)>,
     stored_big: Vec<(String, Pointer)>,
     marker: Option<crate::checkout::Marker>,
+    early: Option<std::sync::Arc<crate::checkout::EarlyWriter>>,
+    served: Vec<(String, Pointer)>,
 }
 
 /// Looks up the pointer a path had before (in the index), so re-cleaning
@@ -201,6 +203,8 @@ impl Filter {
             awaiting: Vec::new(),
             stored_big: Vec::new(),
             marker: None,
+            early: None,
+            served: Vec::new(),
         }
     }
 
@@ -236,11 +240,32 @@ impl Filter {
 
     /// Records that `path` was handed to Git as its pointer while its
     /// object downloads: once Git is done and the download has landed,
-    /// git-dvc writes the file itself. Thousands of small files are then
+    /// git-dvc writes the file itself (on a first checkout, as soon as both
+    /// the download and Git are past it). Thousands of small files are then
     /// written in parallel instead of one pipe round trip each.
-    pub fn await_download(&mut self, path: &str, pointer: Pointer) {
-        self.awaiting.push((path.to_string(), pointer));
+    pub fn await_download(&mut self, path: &Pathname, pointer: Pointer) {
+        if let (Some(early), Some(rel)) = (&self.early, path.repo_relative()) {
+            early.answered(rel, pointer);
+        }
+        self.awaiting.push((path.as_str().to_string(), pointer));
         self.announce();
+    }
+
+    /// Lets `early` write awaited files while Git is still checking out
+    /// (a first checkout: see [`crate::checkout::EarlyWriter`]).
+    pub fn with_early(
+        mut self,
+        early: Option<std::sync::Arc<crate::checkout::EarlyWriter>>,
+    ) -> Filter {
+        self.early = early;
+        self
+    }
+
+    /// Git sent a request: the file it was sent before is on disk.
+    pub fn request_seen(&self) {
+        if let Some(early) = &self.early {
+            early.request_seen();
+        }
     }
 
     /// After every download has finished: the awaited paths whose objects
@@ -428,33 +453,53 @@ impl Filter {
         if self.deferrable(&pointer, worktree) {
             return Ok(Smudged::Bytes(blob.to_vec()));
         }
-        Ok(self.cached_content(path, &pointer, blob))
+        Ok(self.cached_content(path, &pointer, blob, worktree))
     }
 
     /// The checked content of `pointer`'s object, or `text` (the pointer as
     /// Git has it) when the object is missing or damaged. Nothing leaves the
     /// cache unchecked: Git cannot take back bytes once they are in the
     /// pipe, so the object is hashed first.
-    fn cached_content(&mut self, path: &str, pointer: &Pointer, text: &[u8]) -> Smudged {
-        match self.cache.read_checked(&pointer.oid, pointer.size) {
+    fn cached_content(
+        &mut self,
+        path: &str,
+        pointer: &Pointer,
+        text: &[u8],
+        worktree: bool,
+    ) -> Smudged {
+        let content = match self.cache.read_checked(&pointer.oid, pointer.size) {
             Ok(Checked::Bytes(b)) => Smudged::Bytes(b),
             Ok(Checked::File(f)) => Smudged::Object(f),
             Err(CacheError::Missing(_)) => {
                 self.missing.push(path.to_string());
-                Smudged::Bytes(text.to_vec())
+                return Smudged::Bytes(text.to_vec());
             }
             Err(e @ (CacheError::Corrupt { .. } | CacheError::Truncated { .. })) => {
                 // Quarantined: the object is now missing, so a fetcher
                 // brings a good copy, or the pointer stays.
                 ui::error(&format!("{e} ({path})"));
                 self.missing.push(path.to_string());
-                Smudged::Bytes(text.to_vec())
+                return Smudged::Bytes(text.to_vec());
             }
             Err(e) => {
                 ui::warn(&format!("{path} left as a pointer: {e}"));
-                Smudged::Bytes(text.to_vec())
+                return Smudged::Bytes(text.to_vec());
+            }
+        };
+        if worktree {
+            if let Some(rel) = Pathname::new(path).repo_relative() {
+                self.served.push((rel.to_string(), *pointer));
             }
         }
+        content
+    }
+
+    /// Files whose content Git wrote from this filter's answers, while the
+    /// filter completes the checkout: their index entries are Git's own,
+    /// and the index write that records the filter's files must keep them
+    /// (see `checkout::complete_checkout`).
+    pub fn take_served(&mut self) -> Vec<(String, Pointer)> {
+        std::mem::take(&mut self.served)
     }
 
     /// Looks a pointer up without reading input: for the re-request of a
@@ -466,7 +511,7 @@ impl Filter {
         if self.deferrable(pointer, worktree) {
             return Smudged::Bytes(text);
         }
-        self.cached_content(path, pointer, &text)
+        self.cached_content(path, pointer, &text, worktree)
     }
 
     fn pass_through(

@@ -70,6 +70,7 @@ pub fn serve(
     let mut delayed: HashMap<String, Pointer> = HashMap::new();
 
     while let Some(headers) = r.read_list()? {
+        filter.request_seen();
         let mut command = "";
         let mut pathname = "";
         let mut delay_ok = false;
@@ -140,7 +141,7 @@ pub fn serve(
                             if filter.writes_worktree() {
                                 // Git writes the pointer; git-dvc writes the
                                 // content once Git is done with the worktree.
-                                filter.await_download(&pathname, p);
+                                filter.await_download(&path, p);
                                 respond(&mut w, &mut p.encode().as_bytes())?;
                                 continue;
                             }

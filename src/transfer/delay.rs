@@ -77,10 +77,18 @@ pub struct DelayFetcher {
     bar: Option<Progress>,
     /// Downloads started and not yet finished (see [`DelayFetcher::counting_in`]).
     in_flight: Arc<AtomicUsize>,
+    /// Told of each object that lands (see [`DelayFetcher::on_landed`]).
+    landed: Option<Landed>,
 }
+
+/// Told, on the download's thread, the path whose download brought an
+/// object into the cache. It runs before that download counts as done, so
+/// it has returned once [`Fetcher::wait_all`] has.
+pub type Landed = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// One object to download: where from, and the bar to tell.
 struct Job {
+    path: String,
     remote: Arc<dyn Remote>,
     pointer: Pointer,
     bar: Progress,
@@ -96,6 +104,7 @@ struct Worker {
     queued: Arc<Mutex<mpsc::Receiver<Job>>>,
     done: mpsc::Sender<Done>,
     in_flight: Arc<AtomicUsize>,
+    landed: Option<Landed>,
 }
 
 impl Worker {
@@ -116,6 +125,7 @@ impl Worker {
     fn download(
         &self,
         Job {
+            path,
             remote,
             pointer,
             bar,
@@ -130,6 +140,9 @@ impl Worker {
                 .rt
                 .block_on(with_retries(|| remote.download(&oid, &self.cache))),
         };
+        if let (Ok(_), Some(f)) = (&r, &self.landed) {
+            f(&path);
+        }
         bar.object_done(pointer.size);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let _ = self.done.send((oid, r));
@@ -184,7 +197,15 @@ impl DelayFetcher {
             failures: Vec::new(),
             bar: None,
             in_flight: Arc::default(),
+            landed: None,
         })
+    }
+
+    /// Calls `landed` as each download lands: the filter writes a clone's
+    /// files then, rather than after the last one.
+    pub fn on_landed(mut self, landed: Option<Landed>) -> DelayFetcher {
+        self.landed = landed;
+        self
     }
 
     /// Keeps the number of downloads in flight in `counter`, which the
@@ -221,6 +242,7 @@ impl DelayFetcher {
         };
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let job = Job {
+            path: path.to_string(),
             remote,
             pointer,
             bar,
@@ -244,6 +266,7 @@ impl DelayFetcher {
             queued: self.queued.clone(),
             done: self.tx.clone(),
             in_flight: self.in_flight.clone(),
+            landed: self.landed.clone(),
         }
     }
 

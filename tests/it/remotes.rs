@@ -198,9 +198,10 @@ fn clone_fetches_data_by_itself() {
 }
 
 /// A fresh clone: Git writes each file's pointer while its object
-/// downloads, and git-dvc writes the content once Git is done, all files
-/// at once. Every file is right and its stat data is in the index (no file
-/// is read again: `git diff-files` is quiet before anything refreshes it);
+/// downloads, and git-dvc writes the content as each object lands (once
+/// Git has moved past the file) or else once Git is done. Every file is
+/// right and its stat data is in the index (no file is read again:
+/// `git diff-files` is quiet before anything refreshes it);
 /// an object the remote lacks leaves only its own file a pointer, named in
 /// the one warning; nothing is left in the cache's temp directory.
 #[test]
