@@ -152,10 +152,23 @@ where
     if !out.status.success() {
         return Err(Error::Git {
             command: shown,
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: git_stderr(&out.stderr),
         });
     }
     Ok(out.stdout)
+}
+
+/// What a failed git command printed, to quote in our own error. A git
+/// command may have run git-dvc (a filter, a hook), whose errors carry the
+/// prefix our error adds again: that inner prefix is dropped.
+fn git_stderr(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .trim()
+        .lines()
+        .map(|l| l.strip_prefix("git-dvc: error: ").unwrap_or(l))
+        .collect();
+    lines.join("\n")
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -183,4 +196,23 @@ pub fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A filter's error quoted in ours is not prefixed twice.
+    #[test]
+    fn a_nested_git_dvc_error_loses_its_prefix_when_quoted() {
+        let stderr = b"git-dvc: error: cannot store data/a.bin in the cache: No space left on device\nfatal: data/a.bin: clean filter 'dvc' failed\n";
+        assert_eq!(
+            git_stderr(stderr),
+            "cannot store data/a.bin in the cache: No space left on device\nfatal: data/a.bin: clean filter 'dvc' failed"
+        );
+        assert_eq!(
+            git_stderr(b"  fatal: not a git repository\n"),
+            "fatal: not a git repository"
+        );
+    }
 }
