@@ -166,7 +166,7 @@ fn git_stderr(stderr: &[u8]) -> String {
     let lines: Vec<&str> = text
         .trim()
         .lines()
-        .map(|l| l.strip_prefix("git-dvc: error: ").unwrap_or(l))
+        .map(|l| l.strip_prefix(crate::ui::ERROR_PREFIX).unwrap_or(l))
         .collect();
     lines.join("\n")
 }

@@ -38,9 +38,12 @@ pub fn warn(msg: &str) {
     }
 }
 
+/// What starts every error git-dvc prints.
+pub const ERROR_PREFIX: &str = "git-dvc: error: ";
+
 /// `git-dvc: error: …` (always shown).
 pub fn error(msg: &str) {
-    eprintln!("git-dvc: error: {msg}");
+    eprintln!("{ERROR_PREFIX}{msg}");
 }
 
 /// A progress or result line on stderr, hidden by `--quiet`.

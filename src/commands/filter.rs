@@ -203,7 +203,11 @@ pub fn smudge(args: &OneShotArgs) -> Result<()> {
     let (_ctx, mut filter) = open_filter(args.skip)?;
     let path = args.path.as_deref().unwrap_or("<stdin>");
     let (input, output) = raw_stdio()?;
-    let out = filter.smudge(path, &mut BufReader::with_capacity(1 << 17, input), false)?;
+    let out = filter.smudge(
+        &crate::filter::Pathname::new(path),
+        &mut BufReader::with_capacity(1 << 17, input),
+        false,
+    )?;
     let mut output = BufWriter::with_capacity(1 << 17, output);
     out.write_to(&mut |r: &mut dyn Read| crate::cache::copy(r, &mut output))
         .context("cannot write to git")?;

@@ -428,7 +428,7 @@ impl Filter {
     /// content.
     pub fn smudge(
         &mut self,
-        path: &str,
+        path: &Pathname,
         input: &mut impl Read,
         worktree: bool,
     ) -> io::Result<Smudged> {
@@ -443,7 +443,7 @@ impl Filter {
             Err(PointerError::NotAPointer) => return Ok(Smudged::Bytes(blob.to_vec())),
             Err(e @ PointerError::Malformed(_)) => {
                 ui::verbose(&format!("git-dvc: {path}: {e}"));
-                self.malformed.push(path.to_string());
+                self.malformed.push(path.as_str().to_string());
                 return Ok(Smudged::Bytes(blob.to_vec()));
             }
         };
@@ -462,32 +462,33 @@ impl Filter {
     /// pipe, so the object is hashed first.
     fn cached_content(
         &mut self,
-        path: &str,
+        path: &Pathname,
         pointer: &Pointer,
         text: &[u8],
         worktree: bool,
     ) -> Smudged {
+        let name = path.as_str();
         let content = match self.cache.read_checked(&pointer.oid, pointer.size) {
             Ok(Checked::Bytes(b)) => Smudged::Bytes(b),
             Ok(Checked::File(f)) => Smudged::Object(f),
             Err(CacheError::Missing(_)) => {
-                self.missing.push(path.to_string());
+                self.missing.push(name.to_string());
                 return Smudged::Bytes(text.to_vec());
             }
             Err(e @ (CacheError::Corrupt { .. } | CacheError::Truncated { .. })) => {
                 // Quarantined: the object is now missing, so a fetcher
                 // brings a good copy, or the pointer stays.
-                ui::error(&format!("{e} ({path})"));
-                self.missing.push(path.to_string());
+                ui::error(&format!("{e} ({name})"));
+                self.missing.push(name.to_string());
                 return Smudged::Bytes(text.to_vec());
             }
             Err(e) => {
-                ui::warn(&format!("{path} left as a pointer: {e}"));
+                ui::warn(&format!("{name} left as a pointer: {e}"));
                 return Smudged::Bytes(text.to_vec());
             }
         };
         if worktree {
-            if let Some(rel) = Pathname::new(path).repo_relative() {
+            if let Some(rel) = path.repo_relative() {
                 self.served.push((rel.to_string(), *pointer));
             }
         }
@@ -506,7 +507,12 @@ impl Filter {
     /// delayed blob, whose content Git does not send again. The object was
     /// checked on its way into the cache, and is checked again on its way
     /// out, as every object is.
-    pub fn smudge_pointer(&mut self, path: &str, pointer: &Pointer, worktree: bool) -> Smudged {
+    pub fn smudge_pointer(
+        &mut self,
+        path: &Pathname,
+        pointer: &Pointer,
+        worktree: bool,
+    ) -> Smudged {
         let text = pointer.encode().into_bytes();
         if self.deferrable(pointer, worktree) {
             return Smudged::Bytes(text);

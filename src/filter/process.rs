@@ -107,7 +107,7 @@ pub fn serve(
                 if let Some(pointer) = delayed.remove(&pathname) {
                     // The re-request of a delayed blob carries no content.
                     r.content().drain()?;
-                    let out = filter.smudge_pointer(&pathname, &pointer, true);
+                    let out = filter.smudge_pointer(&path, &pointer, true);
                     respond_smudged(&mut w, out)?;
                     continue;
                 }
@@ -115,7 +115,7 @@ pub fn serve(
                 // Git offers to delay only files it checks out into the
                 // worktree: those may be written by git-dvc directly.
                 let worktree = can_delay && delay_ok;
-                let out = filter.smudge(&pathname, &mut content, worktree);
+                let out = filter.smudge(&path, &mut content, worktree);
                 content.drain()?;
                 let out = match out {
                     Ok(o) => o,
@@ -150,11 +150,11 @@ pub fn serve(
                             w.flush_pkt()?;
                             continue;
                         }
-                        filter.smudge_pointer(&pathname, &p, worktree)
+                        filter.smudge_pointer(&path, &p, worktree)
                     }
                     Some((p, f)) => {
                         f.fetch_now(&pathname, p, treeish);
-                        filter.smudge_pointer(&pathname, &p, worktree)
+                        filter.smudge_pointer(&path, &p, worktree)
                     }
                     None => out,
                 };
