@@ -82,16 +82,109 @@ fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) ->
     }
 }
 
-/// A handle on a cache directory. Cheap to clone; holds no open files.
+/// A handle on a cache directory. Cheap to clone; holds no open files
+/// (but the [twins](Cache::with_twins) it keeps, when asked to).
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
+    twins: Option<std::sync::Arc<Twins>>,
+}
+
+/// Twins kept at once, at most: each is an open file (a clone's
+/// thousands of small files must not run out of descriptors), and
+/// whoever waits for one copies from the object instead.
+const MAX_TWINS: usize = 64;
+
+/// Below this size a twin is written through a buffer: a reflink of a
+/// file just written would first flush it to disk.
+const TWIN_BY_KERNEL: u64 = 8 << 20;
+
+/// The objects whose twins are wanted (`None`) or made (`Some`).
+#[derive(Debug, Default)]
+struct Twins {
+    wanted: std::sync::Mutex<std::collections::HashMap<Oid, Option<tempfile::NamedTempFile>>>,
 }
 
 impl Cache {
     /// A cache rooted at `root` (created lazily on first write).
     pub fn new(root: impl Into<PathBuf>) -> Cache {
-        Cache { root: root.into() }
+        Cache {
+            root: root.into(),
+            twins: None,
+        }
+    }
+
+    /// This cache, also keeping a *twin* of each object it is told to
+    /// ([`Cache::want_twin`]) as the object enters: a copy of the bytes
+    /// just checked against the id, in a locked temp file of the cache,
+    /// which a checkout renames over the object's pointer file
+    /// ([`Cache::take_twin`]) instead of copying the object out and
+    /// hashing it a second time. A clone of a big file then hashes it once,
+    /// as it downloads. Shared by this handle's clones; a twin nobody takes
+    /// is deleted with the last of them (or, after a kill, by gc).
+    pub fn with_twins(mut self) -> Cache {
+        self.twins = Some(std::sync::Arc::default());
+        self
+    }
+
+    /// Asks for a twin of `oid` when it is next stored (a download about to
+    /// start, for a worktree file). Does nothing without
+    /// [`Cache::with_twins`].
+    pub fn want_twin(&self, oid: &Oid) {
+        if let Some(t) = &self.twins {
+            if let Ok(mut w) = t.wanted.lock() {
+                w.entry(*oid).or_insert(None);
+            }
+        }
+    }
+
+    /// Takes the twin of `oid`, if one was made: a temp file in
+    /// [`Cache::tmp_dir`] holding exactly the object's checked content.
+    /// The wish is forgotten either way.
+    pub fn take_twin(&self, oid: &Oid) -> Option<tempfile::NamedTempFile> {
+        self.twins
+            .as_ref()?
+            .wanted
+            .lock()
+            .ok()?
+            .remove(oid)
+            .flatten()
+    }
+
+    /// Makes the twin of `oid` from `file`, its checked content, when one
+    /// is wanted. A twin that cannot be made is not: whoever wanted it
+    /// copies from the object.
+    fn make_twin(&self, file: &File, oid: &Oid, len: u64) {
+        let Some(t) = &self.twins else {
+            return;
+        };
+        let wanted = |w: &std::collections::HashMap<Oid, Option<tempfile::NamedTempFile>>| {
+            matches!(w.get(oid), Some(None))
+                && w.values().filter(|t| t.is_some()).count() < MAX_TWINS
+        };
+        if !t.wanted.lock().is_ok_and(|w| wanted(&w)) {
+            return;
+        }
+        // Copied without the lock: other downloads want theirs meanwhile.
+        let tmp = self.tmp_dir();
+        let twin = locked_temp(&tmp, "incoming-")
+            .or_else(|_| {
+                fs::create_dir_all(&tmp)?;
+                locked_temp(&tmp, "incoming-")
+            })
+            .and_then(|twin| {
+                match len < TWIN_BY_KERNEL {
+                    true => crate::fsutil::copy_buffered(file, twin.as_file(), 0, len),
+                    false => crate::fsutil::clone_or_copy(file, twin.as_file(), len).map(drop),
+                }
+                .map(|()| twin)
+            });
+        if let Ok(mut w) = t.wanted.lock() {
+            match twin {
+                Ok(twin) if wanted(&w) => w.insert(*oid, Some(twin)),
+                _ => w.remove(oid),
+            };
+        }
     }
 
     /// The cache directory.
@@ -396,7 +489,7 @@ impl Cache {
         let path = file.path().to_path_buf();
         file.write_all(bytes)
             .map_err(io_err("cannot write an object into", &path))?;
-        self.install(file, expected)?;
+        self.install(file, expected, bytes.len() as u64)?;
         Ok(bytes.len() as u64)
     }
 
@@ -573,7 +666,7 @@ impl ObjectWriter {
     /// file is made read-only and renamed into place.
     pub fn commit(self) -> Result<(Oid, u64), CacheError> {
         let (file, oid, len) = self.inner.finish();
-        self.cache.install(file, &oid)?;
+        self.cache.install(file, &oid, len)?;
         Ok((oid, len))
     }
 
@@ -587,7 +680,7 @@ impl ObjectWriter {
                 actual: oid,
             });
         }
-        self.cache.install(file, &oid)?;
+        self.cache.install(file, &oid, len)?;
         Ok(len)
     }
 }
@@ -732,13 +825,21 @@ impl RangedWriter {
                 actual,
             });
         }
-        self.cache.install(self.file, expected)?;
+        self.cache.install(self.file, expected, len)?;
         Ok(len)
     }
 }
 
 impl Cache {
-    fn install(&self, file: tempfile::NamedTempFile, oid: &Oid) -> Result<(), CacheError> {
+    /// Renames `file`, whose `len` bytes were checked to be object `oid`,
+    /// into place (its twin first, if one is wanted).
+    fn install(
+        &self,
+        file: tempfile::NamedTempFile,
+        oid: &Oid,
+        len: u64,
+    ) -> Result<(), CacheError> {
+        self.make_twin(file.as_file(), oid, len);
         let dest = self.object_path(oid);
         if self.contains(oid) {
             return Ok(()); // dropping `file` removes the temp copy
@@ -902,6 +1003,59 @@ mod tests {
         assert_eq!(cache.remove_stale_temps().unwrap(), (1, 4));
         assert!(!stale.exists());
         drop(live);
+    }
+
+    /// A twin is made only when wanted, only from content that hashed to
+    /// its id, holds exactly that content, and is taken once; the temps
+    /// it leaves untaken go with the cache handle.
+    #[test]
+    fn a_wanted_twin_holds_the_checked_bytes_and_is_taken_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = b"small object".to_vec();
+        let big: Vec<u8> = (0..TWIN_BY_KERNEL + 4099)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let (s_oid, b_oid) = (Oid::hash_bytes(&small), Oid::hash_bytes(&big));
+
+        let plain = Cache::new(dir.path());
+        plain.want_twin(&s_oid);
+        plain.insert_verified_bytes(&s_oid, &small).unwrap();
+        assert!(plain.take_twin(&s_oid).is_none(), "no twins unless asked");
+
+        let cache = Cache::new(dir.path().join("c")).with_twins();
+        cache.want_twin(&s_oid);
+        let wrong = cache.insert_verified_bytes(&s_oid, b"wrong bytes");
+        assert!(matches!(wrong, Err(CacheError::Mismatch { .. })));
+        cache.insert_verified_bytes(&s_oid, &small).unwrap();
+        let twin = cache.take_twin(&s_oid).expect("a twin of the small object");
+        assert_eq!(fs::read(twin.path()).unwrap(), small);
+        assert!(twin.path().starts_with(cache.tmp_dir()));
+        assert!(cache.take_twin(&s_oid).is_none(), "taken once");
+        drop(twin);
+
+        // Not wanted: none made. A big one is copied from its file.
+        let src = dir.path().join("remote-object");
+        fs::write(&src, &big).unwrap();
+        let src = File::open(&src).unwrap();
+        cache
+            .insert_copy_verified(&b_oid, &src, big.len() as u64)
+            .unwrap();
+        assert!(cache.take_twin(&b_oid).is_none());
+        cache.remove(&b_oid).unwrap();
+        cache.want_twin(&b_oid);
+        cache
+            .insert_copy_verified(&b_oid, &src, big.len() as u64)
+            .unwrap();
+        let twin = cache.take_twin(&b_oid).expect("a twin of the big object");
+        assert!(fs::read(twin.path()).unwrap() == big);
+
+        // One left untaken is deleted with the last handle.
+        cache.want_twin(&s_oid);
+        cache.remove(&s_oid).unwrap();
+        cache.clone().insert_verified_bytes(&s_oid, &small).unwrap();
+        drop((twin, cache));
+        let left: Vec<_> = fs::read_dir(dir.path().join("c/tmp")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

@@ -220,12 +220,7 @@ impl EarlyWriter {
             pointer,
             executable: meta.permissions().mode() & 0o111 != 0,
         };
-        let result = if pointer.size >= self.direct_size {
-            write_direct(&self.writer, &dest, &file)
-        } else {
-            write_content(&self.writer, &dest, &file)
-        };
-        if result.is_ok() {
+        if self.writer.write(&dest, &file, self.direct_size).is_ok() {
             if let Ok(mut w) = self.written.lock() {
                 w.push(file);
             }
@@ -356,14 +351,7 @@ fn write_files(
         .min(std::time::SystemTime::now())
         - std::time::Duration::from_secs(1);
     let writer = Writer::new(cache, stamp);
-    let write = |f: &PointerFile| {
-        let dest = root.join(&f.path);
-        if f.pointer.size >= direct_size {
-            write_direct(&writer, &dest, f)
-        } else {
-            write_content(&writer, &dest, f)
-        }
-    };
+    let write = |f: &PointerFile| writer.write(&root.join(&f.path), f, direct_size);
     let big = files
         .iter()
         .filter(|f| f.pointer.size >= direct_size)
@@ -548,6 +536,42 @@ impl Writer {
         Ok((tmp, mode))
     }
 
+    /// Writes `f`'s content over its pointer at `dest`: its object's twin
+    /// when the download made one (see [`Cache::with_twins`]), else a copy
+    /// of the object, checked as it leaves the cache.
+    fn write(&self, dest: &Path, f: &PointerFile, direct_size: u64) -> Result<(), CacheError> {
+        if let Some((twin, mode)) = self.twin_for(dest, f) {
+            self.finish(twin.as_file(), mode, dest)?;
+            crate::fsutil::replace(twin, dest).map_err(|source| CacheError::Io {
+                action: "cannot replace",
+                path: dest.to_path_buf(),
+                source,
+            })?;
+            crate::ui::verbose(&format!("git-dvc: wrote {} (its twin)", dest.display()));
+            return Ok(());
+        }
+        match f.pointer.size >= direct_size {
+            true => write_direct(self, dest, f),
+            false => write_content(self, dest, f),
+        }
+    }
+
+    /// The twin of `f`'s object, and the mode to give it, when there is
+    /// one and it can be renamed over `dest`: same filesystem, the
+    /// pointer's size (a pointer naming the wrong size is refused by the
+    /// copy, which says so).
+    fn twin_for(&self, dest: &Path, f: &PointerFile) -> Option<(tempfile::NamedTempFile, u32)> {
+        use std::os::unix::fs::MetadataExt;
+        let twin = self.cache.take_twin(&f.pointer.oid)?;
+        let m = fs::metadata(dest).ok()?;
+        let fits = Some(m.dev()) == self.tmp_dev
+            && twin
+                .as_file()
+                .metadata()
+                .is_ok_and(|t| t.len() == f.pointer.size);
+        fits.then(|| (twin, m.permissions().mode() & 0o7777))
+    }
+
     /// Gives a filled temp file its mode and mtime. The mtime lies before
     /// the index on disk (and so before the one written next): an entry
     /// newer than its index is "racily clean", which libgit2 settles when
@@ -698,6 +722,59 @@ mod tests {
         early.landed("data/a.bin");
         assert_eq!(read("data/a.bin"), b"edited");
         assert!(early.take_written().is_empty());
+    }
+
+    /// A file whose object was downloaded with a twin is that twin,
+    /// renamed over the pointer (nothing read from the cache: here the
+    /// object is even gone), with the mode Git gave the pointer; a twin
+    /// of the wrong size is not used.
+    #[test]
+    fn a_downloaded_file_is_its_twin_renamed_over_the_pointer() {
+        let content = b"downloaded content, checked once";
+        let (dir, repo, cache, pointer) = first_checkout(content);
+        let cache = cache.with_twins();
+        let oid = pointer.oid;
+        fs::set_permissions(
+            dir.path().join("data/a.bin"),
+            fs::Permissions::from_mode(0o640),
+        )
+        .unwrap();
+        cache.remove(&oid).unwrap();
+        cache.want_twin(&oid);
+        cache.insert_verified_bytes(&oid, content).unwrap();
+        cache.remove(&oid).unwrap();
+
+        let early = EarlyWriter::for_first_checkout(&repo, &cache, u64::MAX).unwrap();
+        early.answered("data/a.bin", pointer);
+        early.request_seen();
+        early.landed("data/a.bin");
+        let a = dir.path().join("data/a.bin");
+        assert_eq!(fs::read(&a).unwrap(), content);
+        assert_eq!(
+            fs::metadata(&a).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let left: Vec<_> = fs::read_dir(cache.tmp_dir()).unwrap().collect();
+        assert!(left.is_empty(), "the twin was moved, not copied: {left:?}");
+
+        // A pointer naming another size: the twin is dropped, the object
+        // (missing here) is looked for, and the pointer stays.
+        cache.want_twin(&oid);
+        cache.insert_verified_bytes(&oid, content).unwrap();
+        cache.remove(&oid).unwrap();
+        let lying = Pointer {
+            size: pointer.size + 1,
+            ..pointer
+        };
+        fs::write(dir.path().join("data/b.bin"), lying.encode()).unwrap();
+        early.answered("data/b.bin", lying);
+        early.request_seen();
+        early.landed("data/b.bin");
+        assert_eq!(
+            fs::read(dir.path().join("data/b.bin")).unwrap(),
+            lying.encode().as_bytes()
+        );
+        assert!(cache.take_twin(&oid).is_none());
     }
 
     /// With an index, Git is updating a worktree someone works in: files

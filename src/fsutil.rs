@@ -74,7 +74,6 @@ pub fn clone_or_copy(src: &fs::File, dst: &fs::File, len: u64) -> io::Result<Cop
 /// filesystem can), else, from where the kernel stopped, positional reads
 /// and writes through a buffer. A source that ends early is an error.
 pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<CopyKind> {
-    use std::os::unix::fs::FileExt;
     let end = offset + len;
     let (mut off_in, mut off_out) = (offset, offset);
     let early = || io::Error::new(io::ErrorKind::UnexpectedEof, "the source ended early");
@@ -92,24 +91,42 @@ pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::
                 | rustix::io::Errno::INVAL
                 | rustix::io::Errno::OPNOTSUPP,
             ) => {
-                let mut buf = vec![0u8; crate::IO_BUF];
-                while off_in < end {
-                    let want = buf
-                        .len()
-                        .min(usize::try_from(end - off_in).unwrap_or(usize::MAX));
-                    let n = src.read_at(&mut buf[..want], off_in)?;
-                    if n == 0 {
-                        return Err(early());
-                    }
-                    dst.write_all_at(&buf[..n], off_in)?;
-                    off_in += n as u64;
-                }
+                copy_buffered(src, dst, off_in, end - off_in)?;
                 return Ok(CopyKind::Buffered);
             }
             Err(e) => return Err(e.into()),
         }
     }
     Ok(CopyKind::Kernel)
+}
+
+/// Copies bytes `offset..offset + len` of `src` to the same offsets of
+/// `dst` through a buffer of at most [`crate::IO_BUF`] (for small files,
+/// cheaper than asking the kernel). A source that ends early is an error.
+pub fn copy_buffered(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let end = offset + len;
+    let mut buf = vec![0u8; crate::IO_BUF.min(usize::try_from(len).unwrap_or(usize::MAX))];
+    let mut at = offset;
+    while at < end {
+        let want = buf
+            .len()
+            .min(usize::try_from(end - at).unwrap_or(usize::MAX));
+        let n = match src.read_at(&mut buf[..want], at) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the source ended early",
+                ));
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        dst.write_all_at(&buf[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// True for the errors of a filesystem or kernel that cannot share extents.

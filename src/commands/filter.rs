@@ -140,9 +140,12 @@ fn open_filter(skip: bool) -> Result<(Ctx, Filter)> {
 /// Runs `git-dvc filter-process`.
 pub fn filter_process(args: &FilterProcessArgs) -> Result<()> {
     let skip = args.skip || skip_smudge_env();
-    let (ctx, filter) = open_filter(skip)?;
+    let (mut ctx, filter) = open_filter(skip)?;
     if ctx.repo.workdir.is_some() {
         hooks::install_missing(&ctx.repo);
+        // What is downloaded is for worktree files, which git-dvc writes:
+        // each gets the copy checked as it downloaded, not hashed again.
+        ctx.cache = ctx.cache.with_twins();
     }
     // A first checkout (a clone: no index yet) has each downloaded file
     // written as soon as its object lands and Git has moved past it.

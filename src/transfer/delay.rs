@@ -132,6 +132,9 @@ impl Worker {
         }: Job,
     ) {
         let oid = pointer.oid;
+        // The worktree file gets the copy checked on the way in (a
+        // no-op unless the filter's cache keeps twins).
+        self.cache.want_twin(&oid);
         // A transient failure on the thread's own path gets the async
         // path's retries with backoff.
         let r = match remote.download_here(&oid, &self.cache) {
@@ -140,8 +143,10 @@ impl Worker {
                 .rt
                 .block_on(with_retries(|| remote.download(&oid, &self.cache))),
         };
-        if let (Ok(_), Some(f)) = (&r, &self.landed) {
-            f(&path);
+        match (&r, &self.landed) {
+            (Ok(_), Some(f)) => f(&path),
+            (Ok(_), None) => {}
+            (Err(_), _) => drop(self.cache.take_twin(&oid)),
         }
         bar.object_done(pointer.size);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
