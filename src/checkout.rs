@@ -154,6 +154,12 @@ pub struct EarlyWriter {
     /// Files answered with their pointer, by path: the request they were
     /// answered at, and the pointer.
     answered: std::sync::Mutex<std::collections::HashMap<String, (u64, Pointer)>>,
+    /// Files whose objects landed before Git moved past them: the next
+    /// landing writes them, once it has.
+    landed_early: std::sync::Mutex<Vec<(String, u64, Pointer)>>,
+    /// Paths whose objects landed before the filter said it answered
+    /// them (the download starts before the answer is sent).
+    unanswered: std::sync::Mutex<std::collections::HashSet<String>>,
     written: std::sync::Mutex<Vec<PointerFile>>,
 }
 
@@ -178,6 +184,8 @@ impl EarlyWriter {
             direct_size,
             requests: Default::default(),
             answered: Default::default(),
+            landed_early: Default::default(),
+            unanswered: Default::default(),
             written: Default::default(),
         }))
     }
@@ -192,22 +200,59 @@ impl EarlyWriter {
     /// current request, for its object is still downloading.
     pub fn answered(&self, path: &str, pointer: Pointer) {
         let now = self.requests.load(std::sync::atomic::Ordering::Acquire);
-        if let Ok(mut m) = self.answered.lock() {
-            m.insert(path.to_string(), (now, pointer));
+        // Locked in the order `landed` takes them, so each path is seen
+        // by one of the two.
+        let Ok(mut answered) = self.answered.lock() else {
+            return;
+        };
+        if self.unanswered.lock().is_ok_and(|mut u| u.remove(path)) {
+            drop(answered);
+            // Landed already: written by a later landing, or at the end.
+            if let Ok(mut waiting) = self.landed_early.lock() {
+                waiting.push((path.to_string(), now, pointer));
+            }
+            return;
         }
+        answered.insert(path.to_string(), (now, pointer));
     }
 
     /// The object of `path` is in the cache: writes the file now if Git
-    /// is done with it. Anything that stops it leaves the pointer, which
-    /// the end of the checkout writes (and reports) as usual.
+    /// is done with it, else at a later landing (a download can be quicker
+    /// than Git's next request), with any landed earlier that Git is now
+    /// done with. Anything that stops a file leaves the pointer, which the
+    /// end of the checkout writes (and reports) as usual.
     pub fn landed(&self, path: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let Some((at, pointer)) = self.answered.lock().ok().and_then(|mut m| m.remove(path)) else {
+        let Ok(mut answered) = self.answered.lock() else {
             return;
         };
-        if self.requests.load(std::sync::atomic::Ordering::Acquire) <= at {
-            return; // Git may not have written it yet
+        let Some((at, pointer)) = answered.remove(path) else {
+            if let Ok(mut u) = self.unanswered.lock() {
+                u.insert(path.to_string());
+            }
+            return;
+        };
+        drop(answered);
+        // Git may not have written a file answered at the latest request.
+        let now = self.requests.load(std::sync::atomic::Ordering::Acquire);
+        let mut ready = Vec::new();
+        if let Ok(mut waiting) = self.landed_early.lock() {
+            waiting.push((path.to_string(), at, pointer));
+            waiting.retain(|(path, at, pointer)| {
+                let done = *at < now;
+                if done {
+                    ready.push((path.clone(), *pointer));
+                }
+                !done
+            });
         }
+        for (path, pointer) in ready {
+            self.write(&path, pointer);
+        }
+    }
+
+    /// Writes `path` over the exact pointer Git wrote there.
+    fn write(&self, path: &str, pointer: Pointer) {
+        use std::os::unix::fs::PermissionsExt;
         let dest = self.root.join(path);
         let Ok(meta) = fs::symlink_metadata(&dest) else {
             return;
@@ -706,13 +751,35 @@ mod tests {
         early.landed("data/a.bin");
         assert_eq!(read("data/a.bin"), pointer.encode().as_bytes());
 
-        // Git asked for the next file: this one is on disk, and replaced.
+        // Git asked for the next file: this one is on disk, and replaced
+        // when its object lands, and so is the one that landed before.
         early.answered("data/b.bin", pointer);
         early.request_seen();
         early.landed("data/b.bin");
         assert_eq!(read("data/b.bin"), content);
-        let written: Vec<String> = early.take_written().into_iter().map(|f| f.path).collect();
-        assert_eq!(written, ["data/b.bin"]);
+        assert_eq!(read("data/a.bin"), content);
+        let mut written: Vec<String> = early.take_written().into_iter().map(|f| f.path).collect();
+        written.sort();
+        assert_eq!(written, ["data/a.bin", "data/b.bin"]);
+        fs::write(dir.path().join("data/a.bin"), pointer.encode()).unwrap();
+
+        // Landed before the filter said it answered it (the download
+        // starts first): written by the next landing once Git is past it.
+        fs::write(dir.path().join("data/b.bin"), pointer.encode()).unwrap();
+        early.landed("data/a.bin");
+        early.answered("data/a.bin", pointer);
+        assert_eq!(read("data/a.bin"), pointer.encode().as_bytes());
+        early.request_seen();
+        early.answered("data/b.bin", pointer);
+        early.landed("data/b.bin");
+        assert_eq!(read("data/a.bin"), content);
+        assert_eq!(
+            read("data/b.bin"),
+            pointer.encode().as_bytes(),
+            "Git is on it"
+        );
+        assert_eq!(early.take_written().len(), 1);
+        fs::write(dir.path().join("data/a.bin"), pointer.encode()).unwrap();
 
         // Not a path it answered, or no longer the pointer: untouched.
         early.landed("data/a.bin");
