@@ -157,19 +157,21 @@ note_failure() { # tsv-file scenario tool errlog
 }
 
 hf() { # scenario tool prepare command: one hyperfine measurement
+    # (with HF_ROUND=r: run r of an interleaved one; see hf_start, hf_merge)
     local scen=$1 tool=$2 prep=$3 cmd=$4 id err json
     id=$(slug "$scen-$tool")
     err="$RES/logs/$id.err"
     json="$RES/json/$id.json"
-    : >"$err"
+    [ -z "${HF_ROUND:-}" ] || json="$RES/json/$id.round-$HF_ROUND.json"
+    [ -n "${HF_ROUND:-}" ] || : >"$err"
     echo
-    echo "--- $scen / $tool"
+    echo "--- $scen / $tool${HF_ROUND:+ (round $HF_ROUND)}"
     echo "    prepare: $prep"
     echo "    timed:   $cmd"
     if hyperfine --style basic --runs "$RUNS" --warmup "$WARMUP" --output=pipe \
         --export-json "$json" -n "$tool" \
         --prepare "exec 2>>$err; $prep${BENCH_SYNC:+; sync}" "exec 2>>$err; $cmd"; then
-        printf '%s\t%s\t%s\t\n' "$scen" "$tool" "$json" >>"$RES/time.tsv"
+        [ -n "${HF_ROUND:-}" ] || printf '%s\t%s\t%s\t\n' "$scen" "$tool" "$json" >>"$RES/time.tsv"
         if [ -s "$err" ]; then
             echo "    (stderr:)"
             tail -n 5 "$err" | sed 's/^/    | /'
@@ -178,6 +180,34 @@ hf() { # scenario tool prepare command: one hyperfine measurement
     else
         tail -n 20 "$err" | sed 's/^/    | /'
         note_failure "$RES/time.tsv" "$scen" "$tool" "$err"
+        return 1
+    fi
+}
+
+hf_start() { # scenario tool: an interleaved measurement begins
+    local id
+    id=$(slug "$1-$2")
+    : >"$RES/logs/$id.err"
+    rm -f "$RES/json/$id".round-*.json
+}
+
+hf_merge() { # scenario tool: the rounds of an interleaved measurement as one
+    local id json
+    id=$(slug "$1-$2")
+    json="$RES/json/$id.json"
+    if "$PY" - "$RUNS" "$json" "$RES/json/$id".round-*.json <<'PY'; then
+import json, statistics, sys
+runs, out, rounds = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+times = [t for r in rounds for t in json.load(open(r))["results"][0]["times"]]
+if len(times) != runs:
+    sys.exit(f"{len(times)} of {runs} runs succeeded")
+res = {"median": statistics.median(times), "min": min(times), "max": max(times),
+       "mean": statistics.mean(times), "times": times}
+json.dump({"results": [res]}, open(out, "w"))
+PY
+        printf '%s\t%s\t%s\t\n' "$1" "$2" "$json" >>"$RES/time.tsv"
+    else
+        note_failure "$RES/time.tsv" "$1" "$2" "$RES/logs/$id.err"
         return 1
     fi
 }

@@ -25,6 +25,9 @@
 #   BENCH_REMOTES    subset of "dir tmpfs s3"
 #   BENCH_TMPFS_DIR  where the tmpfs remotes go (default /dev/shm/git-dvc-bench-remote)
 #   BENCH_MEM=0      skip the peak-memory runs
+#   BENCH_INTERLEAVE=1  run 1 of every tool, then run 2 of every tool...
+#                    (default: a tool's runs back to back), so that drift on a
+#                    shared machine moves every tool alike
 #   BENCH_GITDVC     git-dvc binary (default target/release/git-dvc; never built here)
 #   BENCH_DVC        dvc executable (default bench/.venv/bin/dvc, needs dvc-s3 for S3)
 #   BENCH_S3S        s3s-fs binary (default /tmp/s3s-bin/bin/s3s-fs, from bench/s3s-fs-install.sh)
@@ -55,6 +58,7 @@ SCENARIOS="${BENCH_SCENARIOS:-a b}"
 REMOTES="${BENCH_REMOTES:-dir tmpfs s3}"
 TMPFS_DIR="${BENCH_TMPFS_DIR:-/dev/shm/git-dvc-bench-remote}"
 MEM="${BENCH_MEM:-1}"
+INTERLEAVE="${BENCH_INTERLEAVE:-0}"
 KEEP="${BENCH_KEEP:-0}"
 GITDVC_SRC="${BENCH_GITDVC:-$ROOT/target/release/git-dvc}"
 DVC="${BENCH_DVC:-$HERE/.venv/bin/dvc}"
@@ -313,6 +317,84 @@ count_objects() { # dir: regular files under it, ignoring s3s-fs / tool side fil
     find "$1" -type f ! -name '.*' ! -name '*.tmp' 2>/dev/null | wc -l
 }
 
+# ---------------------------------------------------------------- one tool
+# Each sets or reads: label want scen_push scen_clone (of the scenario).
+
+tool_setup() { # scenario kind tool: the tool's source repo
+    local s=$1 kind=$2 tool=$3
+    if [ "$kind" = s3 ] && [ "$tool" = floor ]; then
+        s3_floor_lists "$s"
+    fi
+    scen_push="$label, $kind: push"
+    scen_clone="$label, $kind: clone+pull"
+    if [ "$tool" != floor ] && ! setup_step "$s $kind $tool source repo" "$(source_setup "$tool" "$kind" "$s")"; then
+        printf '%s\t%s\tFAILED\t%s\n' "$scen_push" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
+        printf '%s\t%s\tFAILED\t%s\n' "$scen_clone" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
+        return 1
+    fi
+}
+
+pushed_check() { # kind tool: the remote holds what the push should leave
+    local want_push=$want got
+    [ "$2" = dvc ] && want_push=$((want + 1)) # DVC also stores the listing of data/ (.dir)
+    got=$(count_objects "$(remote_dir "$2" "$1")")
+    if [ "$got" = "$want_push" ]; then
+        check "$2" "$scen_push" ok "remote holds $got objects"
+    else
+        check "$2" "$scen_push" bad "REMOTE HOLDS $got OBJECTS, expected $want_push"
+    fi
+}
+
+cloned_check() { # scenario tool: the clone holds the data, and Git sees it clean
+    local c="$WORK/$2-clone" got msg="" st
+    if [ "$2" = floor ]; then
+        got=$(count_objects "$c")
+        if [ "$got" = "$want" ]; then check "$2" "$scen_clone" ok "copy holds $got files"; else check "$2" "$scen_clone" bad "COPY HOLDS $got FILES, expected $want"; fi
+        return
+    fi
+    [ "$(manifest "$c/data")" = "$(cat "$DATA/$1.sha256")" ] || msg="CONTENT WRONG: data/ differs from the source ($(find "$c/data" -type f | head -n1 | xargs -r head -c 60 | tr -c '[:print:]' '.'))"
+    st=$(cd "$c" && git status --porcelain 2>&1 | head -n 3 | tr '\n' ' ')
+    [ -z "$st" ] || msg="$msg GIT STATUS DIRTY: $st"
+    if [ -z "$msg" ]; then check "$2" "$scen_clone" ok "content OK, git status clean"; else check "$2" "$scen_clone" bad "$msg"; fi
+}
+
+mem_push() { # scenario kind tool
+    if setup_step "mem $scen_push $3" "$(empty_remote "$3" "$2")"; then
+        memrun "$scen_push" "$3" "$(push_cmd "$3" "$1" "$2")"
+    fi
+}
+
+mem_clone() { # kind tool
+    if setup_step "mem $scen_clone $2" "$(clone_prep "$2")"; then
+        memrun "$scen_clone" "$2" "$(clone_cmd "$2" "$1")"
+    fi
+}
+
+tool_push() { # scenario kind tool: push, every run into an empty remote
+    local pushed=0
+    if hf "$scen_push" "$3" "$(empty_remote "$3" "$2")" "$(push_cmd "$3" "$1" "$2")"; then pushed=1; fi
+    pushed_check "$2" "$3"
+    [ "$MEM" = 1 ] && mem_push "$1" "$2" "$3"
+    [ "$pushed" = 1 ] || [ "$MEM" = 1 ]
+}
+
+tool_clone() { # scenario kind tool: clone + pull from the remote the last push filled
+    if hf "$scen_clone" "$3" "$(clone_prep "$3")" "$(clone_cmd "$3" "$2")"; then
+        cloned_check "$1" "$3"
+    fi
+    [ "$MEM" = 1 ] && mem_clone "$2" "$3"
+    return 0
+}
+
+tool_discard() { # kind tool: what the tool left, and its remote
+    local d rdir
+    rdir=$(remote_dir "$2" "$1")
+    for d in "${WORK:?}/$2-"* "$(origin_dir "$2" "$1")"; do
+        sh -c "$(discard "$d")"
+    done
+    sh -c "$(empty_remote "$2" "$1")" && rm -rf "$rdir"
+}
+
 # ---------------------------------------------------------------- scenarios
 for s in $SCENARIOS; do
     case $s in
@@ -327,59 +409,46 @@ for s in $SCENARIOS; do
     if [ "$s" = b ]; then MANY=1; fi
     for kind in $REMOTES; do
         section "($s) $label: push, clone + pull; $kind remote"
+        tools=()
         for tool in $TOOLS; do
             if [ "$kind" = s3 ] && [ "$tool" = git-lfs ]; then
                 continue # git-lfs speaks only to an LFS server (or file://)
             fi
-            if [ "$kind" = s3 ] && [ "$tool" = floor ]; then
-                s3_floor_lists "$s"
-            fi
-            rdir=$(remote_dir "$tool" "$kind")
-            scen_push="$label, $kind: push"
-            scen_clone="$label, $kind: clone+pull"
-            if [ "$tool" != floor ] && ! setup_step "$s $kind $tool source repo" "$(source_setup "$tool" "$kind" "$s")"; then
-                printf '%s\t%s\tFAILED\t%s\n' "$scen_push" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
-                printf '%s\t%s\tFAILED\t%s\n' "$scen_clone" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
-                continue
-            fi
-            # push: every run starts from an empty remote
-            want_push=$want
-            [ "$tool" = dvc ] && want_push=$((want + 1)) # DVC also stores the listing of data/ (.dir)
-            pushed=0
-            if hf "$scen_push" "$tool" "$(empty_remote "$tool" "$kind")" "$(push_cmd "$tool" "$s" "$kind")"; then pushed=1; fi
-            got=$(count_objects "$rdir")
-            if [ "$got" = "$want_push" ]; then
-                check "$tool" "$scen_push" ok "remote holds $got objects"
+            if [ "$INTERLEAVE" = 1 ]; then
+                if tool_setup "$s" "$kind" "$tool"; then tools+=("$tool"); fi
             else
-                check "$tool" "$scen_push" bad "REMOTE HOLDS $got OBJECTS, expected $want_push"
+                tool_setup "$s" "$kind" "$tool" && tool_push "$s" "$kind" "$tool" \
+                    && tool_clone "$s" "$kind" "$tool"
+                tool_discard "$kind" "$tool"
             fi
-            if [ "$MEM" = 1 ] && setup_step "mem $scen_push $tool" "$(empty_remote "$tool" "$kind")"; then
-                memrun "$scen_push" "$tool" "$(push_cmd "$tool" "$s" "$kind")"
-            fi
-            # clone + pull from the remote the last push filled
-            if [ "$pushed" = 1 ] || [ "$MEM" = 1 ]; then
-                if hf "$scen_clone" "$tool" "$(clone_prep "$tool")" "$(clone_cmd "$tool" "$kind")"; then
-                    c="$WORK/$tool-clone"
-                    if [ "$tool" = floor ]; then
-                        got=$(count_objects "$c")
-                        if [ "$got" = "$want" ]; then check "$tool" "$scen_clone" ok "copy holds $got files"; else check "$tool" "$scen_clone" bad "COPY HOLDS $got FILES, expected $want"; fi
-                    else
-                        msg=""
-                        [ "$(manifest "$c/data")" = "$(cat "$DATA/$s.sha256")" ] || msg="CONTENT WRONG: data/ differs from the source ($(find "$c/data" -type f | head -n1 | xargs -r head -c 60 | tr -c '[:print:]' '.'))"
-                        st=$(cd "$c" && git status --porcelain 2>&1 | head -n 3 | tr '\n' ' ')
-                        [ -z "$st" ] || msg="$msg GIT STATUS DIRTY: $st"
-                        if [ -z "$msg" ]; then check "$tool" "$scen_clone" ok "content OK, git status clean"; else check "$tool" "$scen_clone" bad "$msg"; fi
-                    fi
-                fi
-                if [ "$MEM" = 1 ] && setup_step "mem $scen_clone $tool" "$(clone_prep "$tool")"; then
-                    memrun "$scen_clone" "$tool" "$(clone_cmd "$tool" "$kind")"
-                fi
-            fi
-            for d in "${WORK:?}/$tool-"* "$(origin_dir "$tool" "$kind")"; do
-                sh -c "$(discard "$d")"
-            done
-            sh -c "$(empty_remote "$tool" "$kind")" && rm -rf "$rdir"
         done
+        if [ "$INTERLEAVE" = 1 ] && [ ${#tools[@]} -gt 0 ]; then
+            # Run r of every tool, then run r+1 of every tool: drift on a
+            # shared machine moves every tool alike.
+            for tool in "${tools[@]}"; do hf_start "$scen_push" "$tool"; done
+            for r in $(seq "$RUNS"); do
+                for tool in "${tools[@]}"; do
+                    RUNS=1 HF_ROUND=$r hf "$scen_push" "$tool" "$(empty_remote "$tool" "$kind")" "$(push_cmd "$tool" "$s" "$kind")" || true
+                done
+            done
+            for tool in "${tools[@]}"; do
+                hf_merge "$scen_push" "$tool" && pushed_check "$kind" "$tool"
+                hf_start "$scen_clone" "$tool"
+            done
+            for r in $(seq "$RUNS"); do
+                for tool in "${tools[@]}"; do
+                    RUNS=1 HF_ROUND=$r hf "$scen_clone" "$tool" "$(clone_prep "$tool")" "$(clone_cmd "$tool" "$kind")" || true
+                done
+            done
+            for tool in "${tools[@]}"; do
+                hf_merge "$scen_clone" "$tool" && cloned_check "$s" "$tool"
+                if [ "$MEM" = 1 ]; then
+                    mem_push "$s" "$kind" "$tool"
+                    mem_clone "$kind" "$tool"
+                fi
+                tool_discard "$kind" "$tool"
+            done
+        fi
         settle
     done
 done
