@@ -155,35 +155,49 @@ impl Cache {
     /// is wanted. A twin that cannot be made is not: whoever wanted it
     /// copies from the object.
     fn make_twin(&self, file: &File, oid: &Oid, len: u64) {
-        let Some(t) = &self.twins else {
+        let Some(twin) = self.start_twin(oid) else {
             return;
         };
-        let wanted = |w: &std::collections::HashMap<Oid, Option<tempfile::NamedTempFile>>| {
-            matches!(w.get(oid), Some(None))
-                && w.values().filter(|t| t.is_some()).count() < MAX_TWINS
-        };
-        if !t.wanted.lock().is_ok_and(|w| wanted(&w)) {
-            return;
-        }
         // Copied without the lock: other downloads want theirs meanwhile.
+        let copied = match len < TWIN_BY_KERNEL {
+            true => crate::fsutil::copy_buffered(file, twin.as_file(), 0, len),
+            false => crate::fsutil::clone_or_copy(file, twin.as_file(), len).map(drop),
+        };
+        match copied {
+            Ok(()) => self.keep_twin(oid, twin),
+            Err(_) => drop(self.take_twin(oid)),
+        }
+    }
+
+    /// An empty temp file for the twin of `oid`, when one is wanted and
+    /// fewer than [`MAX_TWINS`] are kept.
+    fn start_twin(&self, oid: &Oid) -> Option<tempfile::NamedTempFile> {
+        let t = self.twins.as_ref()?;
+        {
+            let w = t.wanted.lock().ok()?;
+            let room = w.values().filter(|t| t.is_some()).count() < MAX_TWINS;
+            if !(room && matches!(w.get(oid), Some(None))) {
+                return None;
+            }
+        }
         let tmp = self.tmp_dir();
-        let twin = locked_temp(&tmp, "incoming-")
+        locked_temp(&tmp, "incoming-")
             .or_else(|_| {
                 fs::create_dir_all(&tmp)?;
                 locked_temp(&tmp, "incoming-")
             })
-            .and_then(|twin| {
-                match len < TWIN_BY_KERNEL {
-                    true => crate::fsutil::copy_buffered(file, twin.as_file(), 0, len),
-                    false => crate::fsutil::clone_or_copy(file, twin.as_file(), len).map(drop),
-                }
-                .map(|()| twin)
-            });
+            .ok()
+    }
+
+    /// Keeps `twin`, a whole copy of checked object `oid`, if still wanted.
+    fn keep_twin(&self, oid: &Oid, twin: tempfile::NamedTempFile) {
+        let Some(t) = &self.twins else {
+            return;
+        };
         if let Ok(mut w) = t.wanted.lock() {
-            match twin {
-                Ok(twin) if wanted(&w) => w.insert(*oid, Some(twin)),
-                _ => w.remove(oid),
-            };
+            if let Some(slot @ None) = w.get_mut(oid) {
+                *slot = Some(twin);
+            }
         }
     }
 
@@ -340,7 +354,7 @@ impl Cache {
         if self.contains(expected) {
             return Ok(len);
         }
-        let w = self.ranged_writer()?;
+        let w = self.ranged_writer(expected)?;
         let mut at = 0;
         while at < len {
             let n = CHUNK.min(len - at);
@@ -399,9 +413,9 @@ impl Cache {
         })
     }
 
-    /// Starts writing a new object in pieces at their offsets, in any
+    /// Starts writing object `oid` in pieces at their offsets, in any
     /// order (a download in parts); see [`RangedWriter`].
-    pub fn ranged_writer(&self) -> Result<RangedWriter, CacheError> {
+    pub fn ranged_writer(&self, oid: &Oid) -> Result<RangedWriter, CacheError> {
         let tmp = self.tmp_dir();
         fs::create_dir_all(&tmp).map_err(io_err("cannot create", &tmp))?;
         let file =
@@ -432,6 +446,8 @@ impl Cache {
             written: std::sync::Mutex::new(Written::default()),
             tx: Some(tx),
             hasher: Some(hasher),
+            twin: self.start_twin(oid),
+            twin_ok: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -489,7 +505,7 @@ impl Cache {
         let path = file.path().to_path_buf();
         file.write_all(bytes)
             .map_err(io_err("cannot write an object into", &path))?;
-        self.install(file, expected, bytes.len() as u64)?;
+        self.install(file, expected, bytes.len() as u64, None)?;
         Ok(bytes.len() as u64)
     }
 
@@ -666,7 +682,7 @@ impl ObjectWriter {
     /// file is made read-only and renamed into place.
     pub fn commit(self) -> Result<(Oid, u64), CacheError> {
         let (file, oid, len) = self.inner.finish();
-        self.cache.install(file, &oid, len)?;
+        self.cache.install(file, &oid, len, None)?;
         Ok((oid, len))
     }
 
@@ -680,7 +696,7 @@ impl ObjectWriter {
                 actual: oid,
             });
         }
-        self.cache.install(file, &oid, len)?;
+        self.cache.install(file, &oid, len, None)?;
         Ok(len)
     }
 }
@@ -759,6 +775,11 @@ pub struct RangedWriter {
     written: std::sync::Mutex<Written>,
     tx: Option<std::sync::mpsc::Sender<u64>>,
     hasher: Option<std::thread::JoinHandle<HashOutcome>>,
+    /// The object's twin, when one is wanted: each part is copied into
+    /// it as it is announced done, on the downloading thread, while the
+    /// hashing thread reads it.
+    twin: Option<tempfile::NamedTempFile>,
+    twin_ok: std::sync::atomic::AtomicBool,
 }
 
 impl RangedWriter {
@@ -776,6 +797,22 @@ impl RangedWriter {
 
     /// Announces that bytes `range` are written for good.
     pub fn done(&self, range: std::ops::Range<u64>) {
+        self.mark_done(&range);
+        if let Some(twin) = &self.twin {
+            use std::sync::atomic::Ordering;
+            let (from, len) = (range.start, range.end - range.start);
+            if self.twin_ok.load(Ordering::Relaxed)
+                && crate::fsutil::copy_range(self.file.as_file(), twin.as_file(), from, len)
+                    .is_err()
+            {
+                self.twin_ok.store(false, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Adds `range` to what is written, and tells the hashing thread when
+    /// the prefix without holes grew.
+    fn mark_done(&self, range: &std::ops::Range<u64>) {
         let mut w = self.written.lock().expect("not poisoned");
         if range.start > w.prefix {
             w.beyond.insert(range.start, range.end);
@@ -825,21 +862,30 @@ impl RangedWriter {
                 actual,
             });
         }
-        self.cache.install(self.file, expected, len)?;
+        let twin = self
+            .twin
+            .take()
+            .filter(|_| self.twin_ok.load(std::sync::atomic::Ordering::Relaxed));
+        self.cache.install(self.file, expected, len, twin)?;
         Ok(len)
     }
 }
 
 impl Cache {
     /// Renames `file`, whose `len` bytes were checked to be object `oid`,
-    /// into place (its twin first, if one is wanted).
+    /// into place; its twin first, if one is wanted: `twin` when the
+    /// writer made one as it went, else a copy of `file`.
     fn install(
         &self,
         file: tempfile::NamedTempFile,
         oid: &Oid,
         len: u64,
+        twin: Option<tempfile::NamedTempFile>,
     ) -> Result<(), CacheError> {
-        self.make_twin(file.as_file(), oid, len);
+        match twin {
+            Some(twin) => self.keep_twin(oid, twin),
+            None => self.make_twin(file.as_file(), oid, len),
+        }
         let dest = self.object_path(oid);
         if self.contains(oid) {
             return Ok(()); // dropping `file` removes the temp copy
@@ -1056,6 +1102,34 @@ mod tests {
         drop((twin, cache));
         let left: Vec<_> = fs::read_dir(dir.path().join("c/tmp")).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// An object downloaded in parts that land out of order has a twin
+    /// holding every part, and none when its parts do not hash to its id.
+    #[test]
+    fn a_download_in_parts_fills_its_twin_whatever_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path()).with_twins();
+        let data: Vec<u8> = (0..30_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let oid = Oid::hash_bytes(&data);
+        let parts = [20_000..30_000, 0..10_000, 10_000..20_000];
+        let download = |bytes: &[u8]| {
+            cache.want_twin(&oid);
+            let w = cache.ranged_writer(&oid).unwrap();
+            for r in parts.clone() {
+                let (a, b) = (r.start as usize, r.end as usize);
+                w.write_at(&bytes[a..b], r.start).unwrap();
+                w.done(r);
+            }
+            w.commit_expecting(&oid)
+        };
+        let mut bad = data.clone();
+        bad[15_000] ^= 1;
+        assert!(matches!(download(&bad), Err(CacheError::Mismatch { .. })));
+        assert!(cache.take_twin(&oid).is_none(), "no twin of wrong bytes");
+        download(&data).unwrap();
+        let twin = cache.take_twin(&oid).expect("a twin");
+        assert!(fs::read(twin.path()).unwrap() == data);
     }
 
     #[test]

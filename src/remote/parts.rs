@@ -105,7 +105,7 @@ pub(crate) async fn download<R: RangedGet + ?Sized>(
         }
         Reply::Part { total, body } => (total, body),
     };
-    let w = cache.ranged_writer()?;
+    let w = cache.ranged_writer(oid)?;
     // The first part's answer is in hand: its first attempt uses it.
     let first = Mutex::new(Some(first));
     futures_util::stream::iter(split(total, parts.size))
