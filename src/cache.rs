@@ -448,6 +448,7 @@ impl Cache {
             hasher: Some(hasher),
             twin: self.start_twin(oid),
             twin_ok: std::sync::atomic::AtomicBool::new(true),
+            twin_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -780,6 +781,8 @@ pub struct RangedWriter {
     /// hashing thread reads it.
     twin: Option<tempfile::NamedTempFile>,
     twin_ok: std::sync::atomic::AtomicBool,
+    /// Bytes copied into the twin: it is kept only if that is all of them.
+    twin_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl RangedWriter {
@@ -801,11 +804,12 @@ impl RangedWriter {
         if let Some(twin) = &self.twin {
             use std::sync::atomic::Ordering;
             let (from, len) = (range.start, range.end - range.start);
-            if self.twin_ok.load(Ordering::Relaxed)
-                && crate::fsutil::copy_range(self.file.as_file(), twin.as_file(), from, len)
-                    .is_err()
-            {
-                self.twin_ok.store(false, Ordering::Relaxed);
+            if !self.twin_ok.load(Ordering::Relaxed) {
+                return;
+            }
+            match crate::fsutil::copy_range(self.file.as_file(), twin.as_file(), from, len) {
+                Ok(_) => drop(self.twin_bytes.fetch_add(len, Ordering::Relaxed)),
+                Err(_) => self.twin_ok.store(false, Ordering::Relaxed),
             }
         }
     }
@@ -862,10 +866,12 @@ impl RangedWriter {
                 actual,
             });
         }
+        // Every byte went into the twin, or it is not used.
+        let whole = self.twin_bytes.load(std::sync::atomic::Ordering::Relaxed) == len;
         let twin = self
             .twin
             .take()
-            .filter(|_| self.twin_ok.load(std::sync::atomic::Ordering::Relaxed));
+            .filter(|_| whole && self.twin_ok.load(std::sync::atomic::Ordering::Relaxed));
         self.cache.install(self.file, expected, len, twin)?;
         Ok(len)
     }

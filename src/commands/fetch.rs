@@ -27,11 +27,20 @@ pub fn fetch(args: &FetchArgs) -> Result<()> {
 /// Runs `git dvc pull`: fetch what HEAD and the index name, then check
 /// it out.
 pub fn pull(args: &PullArgs) -> Result<()> {
-    let ctx = Ctx::open()?;
+    let mut ctx = Ctx::open()?;
     let specs = ctx.pathspecs(&args.paths)?;
     let files = pull_files(&ctx, &specs)?;
-    let fetched = download(&ctx, args.remote.as_deref(), &files);
     let pointer_files = checkout::pointer_files(&ctx.repo, &specs)?;
+    // A big file about to be downloaded is written from the copy checked
+    // as it came in (its twin), not copied out of the cache and hashed
+    // again.
+    ctx.cache = ctx.cache.with_twins();
+    for f in &pointer_files {
+        if f.pointer.size >= ctx.config.direct_size && !ctx.cache.contains(&f.pointer.oid) {
+            ctx.cache.want_twin(&f.pointer.oid);
+        }
+    }
+    let fetched = download(&ctx, args.remote.as_deref(), &files);
     let report = checkout::materialize(
         &ctx.repo,
         &ctx.cache,
