@@ -247,13 +247,13 @@ settle() {
 empty_remote() { # tool kind
     local d
     d=$(remote_dir "$1" "$2")
-    # s3s-fs keeps each object's metadata in dot files at its root
-    # (.bucket-<b64>.object-<b64>.*.json); only one tool uses the server at a time.
+    # s3s-fs keeps each object's metadata in dot files at its root: only
+    # this tool's go (the others' objects may still be read: BENCH_INTERLEAVE).
     local side=""
     if [ "$2" = s3 ] && [ "$MANY" = 1 ]; then
-        side=" && mkdir -p $TRASH && t=\$(mktemp -d -p $TRASH) && find $S3_ROOT -maxdepth 1 -type f -name '.*' -exec mv -t \$t {} +"
+        side=" && mkdir -p $TRASH && t=\$(mktemp -d -p $TRASH) && $PY $HERE/s3-side-files.py $S3_ROOT $1/ \$t"
     elif [ "$2" = s3 ]; then
-        side=" && find $S3_ROOT -maxdepth 1 -type f -name '.*' -delete"
+        side=" && $PY $HERE/s3-side-files.py $S3_ROOT $1/"
     fi
     echo "$(discard "$d") && mkdir -p $d$side"
 }

@@ -734,23 +734,11 @@ fn hash_beside<T>(
 
 /// Hashes bytes `from..to` of `file` into `h`.
 fn hash_range(file: &File, h: &mut crate::oid::Hasher, from: u64, to: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; crate::IO_BUF.min(usize::try_from(to - from).unwrap_or(usize::MAX))];
-    let mut at = from;
-    while at < to {
-        let want = buf
-            .len()
-            .min(usize::try_from(to - at).unwrap_or(usize::MAX));
-        let n = match file.read_at(&mut buf[..want], at) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        at += n as u64;
-    }
-    Ok(())
+    crate::fsutil::read_chunks_at(file, from, to, |chunk, _| {
+        h.update(chunk);
+        Ok(())
+    })
+    .map(drop)
 }
 
 /// The parts of a [`RangedWriter`] written so far: the prefix without

@@ -105,28 +105,44 @@ pub fn copy_range(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::
 /// cheaper than asking the kernel). A source that ends early is an error.
 pub fn copy_buffered(src: &fs::File, dst: &fs::File, offset: u64, len: u64) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let end = offset + len;
-    let mut buf = vec![0u8; crate::IO_BUF.min(usize::try_from(len).unwrap_or(usize::MAX))];
-    let mut at = offset;
-    while at < end {
-        let want = buf
-            .len()
-            .min(usize::try_from(end - at).unwrap_or(usize::MAX));
-        let n = match src.read_at(&mut buf[..want], at) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the source ended early",
-                ));
-            }
+    let read = read_chunks_at(src, offset, offset + len, |chunk, at| {
+        dst.write_all_at(chunk, at)
+    })?;
+    if read < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the source ended early",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads bytes `from..to` of `file` with positional reads (its offset is
+/// left alone) through one buffer of at most [`crate::IO_BUF`], handing
+/// each chunk and its offset to `each`; stops early at the end of the
+/// file. Returns how many bytes were read.
+pub fn read_chunks_at(
+    file: &fs::File,
+    from: u64,
+    to: u64,
+    mut each: impl FnMut(&[u8], u64) -> io::Result<()>,
+) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let span = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let mut buf = vec![0u8; crate::IO_BUF.min(span(to.saturating_sub(from)))];
+    let mut at = from;
+    while at < to {
+        let want = buf.len().min(span(to - at));
+        let n = match file.read_at(&mut buf[..want], at) {
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        dst.write_all_at(&buf[..n], at)?;
+        each(&buf[..n], at)?;
         at += n as u64;
     }
-    Ok(())
+    Ok(at - from)
 }
 
 /// True for the errors of a filesystem or kernel that cannot share extents.
