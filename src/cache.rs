@@ -74,7 +74,11 @@ pub enum CacheError {
     },
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CacheError + 'a {
+/// Maps an I/O error on `path` to [`CacheError::Io`], saying what was done.
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> CacheError + 'a {
     move |source| CacheError::Io {
         action,
         path: path.to_path_buf(),
@@ -447,7 +451,6 @@ impl Cache {
             tx: Some(tx),
             hasher: Some(hasher),
             twin: self.start_twin(oid),
-            twin_ok: std::sync::atomic::AtomicBool::new(true),
             twin_bytes: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -768,8 +771,8 @@ pub struct RangedWriter {
     /// it as it is announced done, on the downloading thread, while the
     /// hashing thread reads it.
     twin: Option<tempfile::NamedTempFile>,
-    twin_ok: std::sync::atomic::AtomicBool,
-    /// Bytes copied into the twin: it is kept only if that is all of them.
+    /// Bytes copied into the twin: it is kept only if that is all of them
+    /// (a part whose copy failed is missing from the count).
     twin_bytes: std::sync::atomic::AtomicU64,
 }
 
@@ -790,14 +793,10 @@ impl RangedWriter {
     pub fn done(&self, range: std::ops::Range<u64>) {
         self.mark_done(&range);
         if let Some(twin) = &self.twin {
-            use std::sync::atomic::Ordering;
             let (from, len) = (range.start, range.end - range.start);
-            if !self.twin_ok.load(Ordering::Relaxed) {
-                return;
-            }
-            match crate::fsutil::copy_range(self.file.as_file(), twin.as_file(), from, len) {
-                Ok(_) => drop(self.twin_bytes.fetch_add(len, Ordering::Relaxed)),
-                Err(_) => self.twin_ok.store(false, Ordering::Relaxed),
+            if crate::fsutil::copy_range(self.file.as_file(), twin.as_file(), from, len).is_ok() {
+                self.twin_bytes
+                    .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -856,10 +855,7 @@ impl RangedWriter {
         }
         // Every byte went into the twin, or it is not used.
         let whole = self.twin_bytes.load(std::sync::atomic::Ordering::Relaxed) == len;
-        let twin = self
-            .twin
-            .take()
-            .filter(|_| whole && self.twin_ok.load(std::sync::atomic::Ordering::Relaxed));
+        let twin = self.twin.take().filter(|_| whole);
         self.cache.install(self.file, expected, len, twin)?;
         Ok(len)
     }

@@ -587,11 +587,7 @@ impl Writer {
     fn write(&self, dest: &Path, f: &PointerFile, direct_size: u64) -> Result<(), CacheError> {
         if let Some((twin, mode)) = self.twin_for(dest, f) {
             self.finish(twin.as_file(), mode, dest)?;
-            crate::fsutil::replace(twin, dest).map_err(|source| CacheError::Io {
-                action: "cannot replace",
-                path: dest.to_path_buf(),
-                source,
-            })?;
+            crate::fsutil::replace(twin, dest).map_err(cache::io_err("cannot replace", dest))?;
             crate::ui::verbose(&format!("git-dvc: wrote {} (its twin)", dest.display()));
             return Ok(());
         }
@@ -623,17 +619,10 @@ impl Writer {
     /// writing by comparing raw bytes (unfiltered, so a pointer never
     /// matches: the entry would be smudged) and Git by re-reading the file.
     fn finish(&self, tmp: &fs::File, mode: u32, dest: &Path) -> Result<(), CacheError> {
-        let io_err = |action| {
-            move |source| CacheError::Io {
-                action,
-                path: dest.to_path_buf(),
-                source,
-            }
-        };
         tmp.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io_err("cannot set permissions on"))?;
+            .map_err(cache::io_err("cannot set permissions on", dest))?;
         tmp.set_modified(self.mtime)
-            .map_err(io_err("cannot set the time of"))
+            .map_err(cache::io_err("cannot set the time of", dest))
     }
 }
 
@@ -644,20 +633,13 @@ impl Writer {
 /// of the object, in parallel), and the rename happens only if it matches.
 fn write_direct(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
     let (oid, size) = (f.pointer.oid, f.pointer.size);
-    let io_err = |action| {
-        move |source| CacheError::Io {
-            action,
-            path: dest.to_path_buf(),
-            source,
-        }
-    };
     let (tmp, mode) = w
         .temp_for(dest, f.executable)
-        .map_err(io_err("cannot create a temp file for"))?;
+        .map_err(cache::io_err("cannot create a temp file for", dest))?;
     let kind = w.cache.copy_verified_into(&oid, size, tmp.as_file())?;
     crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
     w.finish(tmp.as_file(), mode, dest)?;
-    crate::fsutil::replace(tmp, dest).map_err(io_err("cannot replace"))?;
+    crate::fsutil::replace(tmp, dest).map_err(cache::io_err("cannot replace", dest))?;
     Ok(())
 }
 
@@ -681,20 +663,13 @@ pub fn refresh_index(repo: &Repo, paths: &[String]) -> Result<(), Error> {
 fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheError> {
     let cache = &w.cache;
     let mut src = cache.open_verified(&f.pointer.oid, f.pointer.size)?;
-    let io_err = |action| {
-        move |source| CacheError::Io {
-            action,
-            path: dest.to_path_buf(),
-            source,
-        }
-    };
     let (mut tmp, mode) = w
         .temp_for(dest, f.executable)
-        .map_err(io_err("cannot create a temp file for"))?;
+        .map_err(cache::io_err("cannot create a temp file for", dest))?;
     // A corrupt object fails here, before the rename: the worktree keeps
     // its pointer and nothing is staged.
     let copied = cache::copy(&mut src, tmp.as_file_mut())
-        .map_err(|e| cache::corruption(e).unwrap_or_else(io_err("cannot write")))?;
+        .map_err(|e| cache::corruption(e).unwrap_or_else(cache::io_err("cannot write", dest)))?;
     if copied != f.pointer.size {
         return Err(CacheError::WrongSize {
             oid: f.pointer.oid,
@@ -704,7 +679,7 @@ fn write_content(w: &Writer, dest: &Path, f: &PointerFile) -> Result<(), CacheEr
         });
     }
     w.finish(tmp.as_file(), mode, dest)?;
-    crate::fsutil::replace(tmp, dest).map_err(io_err("cannot replace"))?;
+    crate::fsutil::replace(tmp, dest).map_err(cache::io_err("cannot replace", dest))?;
     Ok(())
 }
 
