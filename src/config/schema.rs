@@ -21,7 +21,10 @@ pub use crate::ui::WARNED_ENV;
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 
 /// Default `[transfer] part_jobs`: parts of one object in flight at once.
-pub const DEFAULT_PART_JOBS: usize = 4;
+/// One stream rarely fills a link (S3 serves each connection at a fraction
+/// of what it serves many), so big objects move as several, as the AWS CLI
+/// (10 requests) and boto3 do; each holds only a small buffer.
+pub const DEFAULT_PART_JOBS: usize = 8;
 
 /// How a big object is split for a transfer (`[transfer] part_size` and
 /// `part_jobs`). Memory stays bounded by the parts in flight, each holding
