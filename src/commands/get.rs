@@ -60,7 +60,9 @@ pub fn run(args: &GetArgs) -> Result<()> {
     let scratch = tempfile::Builder::new()
         .prefix(".git-dvc-get-")
         .tempdir_in(parent)?;
-    let cache = Cache::new(scratch.path());
+    // Big files are written from their downloads' twins, not copied out of
+    // the scratch cache and hashed again.
+    let cache = Cache::new(scratch.path()).with_twins();
     let jobs = crate::config::Config::load(None)
         .map(|c| c.jobs)
         .unwrap_or(crate::config::DEFAULT_JOBS);

@@ -40,8 +40,10 @@ pub fn import(args: &ImportArgs) -> Result<()> {
     let src = source::Source::open(&args.source.repo, &source::cache_root(Some(&ctx.repo)))?;
     let mut fetched = false;
     let resolved = src.resolve(args.rev.as_deref(), &mut fetched)?;
-    let (plan, md5_of) = prepare(&src, &resolved.commit, &path, &ctx.cache, ctx.config.jobs)?;
-    registry::write_output(&src.git, &plan, &ctx.cache, &confined, Path::new(&rel))?;
+    // Big files are written from their downloads' twins.
+    let cache = ctx.cache.clone().with_twins();
+    let (plan, md5_of) = prepare(&src, &resolved.commit, &path, &cache, ctx.config.jobs)?;
+    registry::write_output(&src.git, &plan, &cache, &confined, Path::new(&rel))?;
     track_output(&ctx, &rel, &plan, &BTreeSet::new())?;
     let rec = ImportRecord {
         url: src.url.clone(),

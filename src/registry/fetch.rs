@@ -28,6 +28,11 @@ pub fn fetch_plan(plan: &Plan, source: &Source, cache: &Cache, jobs: usize) -> R
     if wanted.is_empty() {
         return Ok(());
     }
+    // A big file is written from the copy checked as it came in, when the
+    // caller's cache keeps such twins.
+    for p in wanted.iter().filter(|p| p.size >= super::output::BIG_FILE) {
+        cache.want_twin(&p.oid);
+    }
     if let Some(root) = &source.local_root {
         let dir = root.join(".git").join("dvc").join("cache");
         if dir.is_dir() {

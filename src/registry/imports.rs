@@ -124,7 +124,9 @@ pub fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> R
         ui::info(&format!("{rel} is up to date ({}).", &commit[..10]));
         return Ok(());
     }
-    let (plan, md5_of) = prepare(&src, &commit, &old.path, &ctx.cache, ctx.config.jobs)?;
+    // Big files are written from their downloads' twins.
+    let cache = ctx.cache.clone().with_twins();
+    let (plan, md5_of) = prepare(&src, &commit, &old.path, &cache, ctx.config.jobs)?;
     let files = record_files(&src, &plan, &md5_of);
     // Only what changed (content or kind) is written again.
     let changed: Vec<_> = plan
@@ -160,7 +162,7 @@ pub fn update_one(ctx: &Ctx, root: &Path, rel: &str, new_rev: Option<&str>) -> R
         }
         prune_empty_dirs(p, &dest);
     }
-    registry::write_output(&src.git, &sub, &ctx.cache, &confined, out)?;
+    registry::write_output(&src.git, &sub, &cache, &confined, out)?;
     let plain_before: BTreeSet<String> = old
         .files
         .iter()

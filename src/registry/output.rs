@@ -10,6 +10,12 @@ use super::{EntryKind, Plan};
 use crate::cache::{self, Cache};
 use crate::error::Error;
 use crate::fsutil::Confined;
+use crate::pointer::Pointer;
+
+/// Data files at least this big are not copied through a buffer: each is
+/// its download's twin renamed into place (see [`Cache::with_twins`]), or a
+/// reflink / kernel copy of its object hashed beside the copy.
+pub const BIG_FILE: u64 = 8 << 20;
 
 /// Where entry `rel` of an output lands, relative to the same base as
 /// `out` (a single-file entry is the output itself).
@@ -48,6 +54,16 @@ pub fn write_output(
     for e in &plan.entries {
         let dest = root.create_parents(&entry_path(out, &e.rel))?;
         let dir = dest.parent().unwrap_or(Path::new("."));
+        if let EntryKind::Data(p) = &e.kind {
+            if let Some(twin) = twin_in(cache, p, dir) {
+                set_mode(twin.as_file(), false);
+                crate::fsutil::replace(twin, &dest)
+                    .map_err(|x| Error::io("cannot write", dest.display(), x))?;
+                crate::ui::verbose(&format!("git-dvc: wrote {} (its twin)", dest.display()));
+                written.push(dest);
+                continue;
+            }
+        }
         let mut tmp = tempfile::Builder::new()
             .prefix(".git-dvc-")
             .tempfile_in(dir)
@@ -57,13 +73,18 @@ pub fn write_output(
             EntryKind::Data(p) => {
                 // Checked as it streams: a corrupt object fails here, is
                 // quarantined, and the output never gets its bytes.
-                let mut src = cache.open_verified(&p.oid, p.size)?;
-                cache::copy(&mut src, tmp.as_file_mut()).map_err(|x| {
-                    match cache::corruption(x) {
-                        Ok(c) => Error::from(c),
-                        Err(x) => Error::io("cannot write", dest.display(), x),
-                    }
-                })?;
+                if p.size >= BIG_FILE {
+                    let kind = cache.copy_verified_into(&p.oid, p.size, tmp.as_file())?;
+                    crate::ui::verbose(&format!("git-dvc: wrote {} ({kind:?})", dest.display()));
+                } else {
+                    let mut src = cache.open_verified(&p.oid, p.size)?;
+                    cache::copy(&mut src, tmp.as_file_mut()).map_err(
+                        |x| match cache::corruption(x) {
+                            Ok(c) => Error::from(c),
+                            Err(x) => Error::io("cannot write", dest.display(), x),
+                        },
+                    )?;
+                }
             }
             EntryKind::Dvc { md5 } => {
                 return Err(RegistryError::NotFetched {
@@ -79,17 +100,28 @@ pub fn write_output(
                 executable = *x;
             }
         }
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(if executable {
-                0o755
-            } else {
-                0o644
-            }));
+        set_mode(tmp.as_file(), executable);
         tmp.persist(&dest)
             .map_err(|x| Error::io("cannot write", dest.display(), x.error))?;
         written.push(dest);
     }
     Ok(written)
+}
+
+/// The twin of data file `p`'s object, when its download made one that can
+/// be renamed into `dir`: same filesystem, the pointer's size.
+fn twin_in(cache: &Cache, p: &Pointer, dir: &Path) -> Option<tempfile::NamedTempFile> {
+    use std::os::unix::fs::MetadataExt;
+    let twin = cache.take_twin(&p.oid)?;
+    let t = twin.as_file().metadata().ok()?;
+    let fits = t.len() == p.size && fs::metadata(dir).is_ok_and(|d| d.dev() == t.dev());
+    fits.then_some(twin)
+}
+
+/// An output file's mode: what a checkout gives a file, by its executable
+/// bit.
+fn set_mode(file: &fs::File, executable: bool) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if executable { 0o755 } else { 0o644 };
+    let _ = file.set_permissions(fs::Permissions::from_mode(mode));
 }

@@ -260,39 +260,47 @@ fn gc_remote_removes_interrupted_uploads() {
 
 /// Import checks what it copies out of the cache: a corrupt cached object
 /// fails the import (nothing written), is quarantined, and the next import
-/// downloads a good copy. (`git dvc get` copies only what it downloaded and
-/// verified just now, into a scratch cache.)
+/// downloads a good copy. Small objects are copied through a buffer, big
+/// ones by the kernel beside a hashing thread; both are checked. (`git dvc
+/// get` copies only what it downloaded and verified just now, into a
+/// scratch cache.)
 #[test]
 fn import_never_writes_a_corrupt_cached_object() {
-    let env = Env::new();
-    let src = env.repo("src");
-    src.dvc(["track", "*.bin"]);
-    let store = env.root().join("store");
-    src.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
-    let content = data(11, 30_000);
-    src.write("d.bin", &content);
-    src.commit_all("data");
-    src.dvc(["push"]);
-    let consumer = env.repo("c");
-    let url = src.path.to_str().unwrap();
-    consumer.dvc(["import", url, "d.bin", "-o", "x.bin"]);
-    assert_eq!(consumer.read("x.bin"), content);
-    let hex = sha256(&content);
-    flip_byte(&consumer.object(&hex));
-    let actual = corrupt_hash(&consumer, &hex);
-    let out = consumer.dvc_run(["import", url, "d.bin", "-o", "y.bin"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    let q = consumer.cache().join("quarantine").join(&hex);
-    assert_eq!(
-        out.stderr,
-        format!(
-            "git-dvc: error: cached object {hex} is corrupt (its content hashes to {actual}); moved to {}\n",
-            q.display()
-        )
-    );
-    assert!(!consumer.path.join("y.bin").exists(), "nothing written");
-    consumer.dvc(["import", url, "d.bin", "-o", "y.bin"]);
-    assert_eq!(consumer.read("y.bin"), content);
+    for len in [30_000, 9 << 20] {
+        let env = Env::new();
+        let src = env.repo("src");
+        src.dvc(["track", "*.bin"]);
+        let store = env.root().join("store");
+        src.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
+        let content = data(11, len);
+        src.write("d.bin", &content);
+        src.commit_all("data");
+        src.dvc(["push"]);
+        let consumer = env.repo("c");
+        let url = src.path.to_str().unwrap();
+        consumer.dvc(["import", url, "d.bin", "-o", "x.bin"]);
+        assert_eq!(consumer.read("x.bin"), content);
+        let hex = sha256(&content);
+        flip_byte(&consumer.object(&hex));
+        let actual = corrupt_hash(&consumer, &hex);
+        let out = consumer.dvc_run(["import", url, "d.bin", "-o", "y.bin"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let q = consumer.cache().join("quarantine").join(&hex);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "git-dvc: error: cached object {hex} is corrupt (its content hashes to {actual}); moved to {}\n",
+                q.display()
+            )
+        );
+        assert!(!consumer.path.join("y.bin").exists(), "nothing written");
+        assert_eq!(
+            temps_below(&consumer.path),
+            Vec::<std::path::PathBuf>::new()
+        );
+        consumer.dvc(["import", url, "d.bin", "-o", "y.bin"]);
+        assert_eq!(consumer.read("y.bin"), content);
+    }
 }
 
 /// Big objects move between the cache and a directory remote by the

@@ -3,6 +3,7 @@
 //! cleanup story (004): gc keeps what is needed, fsck finds damage.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{Env, Repo, data, pointer_for, sha256};
 use crate::servers::{HttpServer, walk};
@@ -376,4 +377,61 @@ fn fsck_finds_and_quarantines_corrupt_objects() {
         )
     );
     assert!(!obj.exists() && q.exists());
+}
+
+/// A big file from a registry is the very copy that was checked as it came
+/// down (its twin), renamed into place, not copied out of the cache and
+/// hashed again; one already in the consumer's cache is copied by the
+/// kernel (or shared, on a filesystem with reflinks), checked beside the
+/// copy.
+#[test]
+fn big_files_from_a_registry_are_the_copies_checked_on_arrival() {
+    let env = Env::new();
+    let (reg, _http) = registry(&env);
+    let big = data(21, 9 << 20);
+    reg.write("models/big.bin", &big);
+    reg.dvc(["track", "models/**"]);
+    cats_dogs_v2(&reg);
+    // Over HTTP, not from the registry's own cache.
+    let reg_url = format!("file://{}", reg.path.display());
+    let outside = env.root().join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let out = env.ok(
+        &outside,
+        "git-dvc",
+        ["-v", "get", &reg_url, "models/big.bin", "-o", "m/big.bin"],
+    );
+    let line =
+        |path: &std::path::Path, how: &str| format!("git-dvc: wrote {} ({how})", path.display());
+    // (The path as given, relative to where get ran.)
+    let twin_line = line(std::path::Path::new("m/big.bin"), "its twin");
+    assert!(out.stderr.lines().any(|l| l == twin_line), "{}", out.stderr);
+    assert_eq!(fs::read(outside.join("m/big.bin")).unwrap(), big);
+    assert_eq!(files_under(&outside), vec!["m/big.bin"]);
+
+    let p = env.repo("project");
+    let out = p.dvc(["-v", "import", &reg_url, "models/big.bin", "-o", "a.bin"]);
+    let twin_line = line(&p.path.join("a.bin"), "its twin");
+    assert!(out.stderr.lines().any(|l| l == twin_line), "{}", out.stderr);
+    assert_eq!(p.read("a.bin"), big);
+    // Now in the project's cache: the second import copies it from there.
+    let out = p.dvc(["-v", "import", &reg_url, "models/big.bin", "-o", "b.bin"]);
+    let copied: Vec<String> = ["Reflink", "Kernel", "Buffered"]
+        .iter()
+        .map(|how| line(&p.path.join("b.bin"), how))
+        .collect();
+    assert!(
+        out.stderr.lines().any(|l| copied.iter().any(|c| c == l)),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(p.read("b.bin"), big);
+    assert_eq!(
+        fs::metadata(p.path.join("b.bin"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
 }
