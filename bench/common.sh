@@ -46,6 +46,9 @@ bench_init() {
     done
     [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found: run bench/setup.sh"
     [ -x "$GITDVC_SRC" ] || die "no git-dvc binary at $GITDVC_SRC (cargo build --release, or set BENCH_GITDVC)"
+    # The scripts change directory: a relative BENCH_GITDVC would stop
+    # naming the binary (its build time in the header came out empty).
+    GITDVC_SRC="$(cd "$(dirname "$GITDVC_SRC")" && pwd)/$(basename "$GITDVC_SRC")"
 
     MARKER="$BENCH_DIR/.git-dvc-bench"
     if [ -e "$BENCH_DIR" ] && [ ! -e "$MARKER" ] && [ -n "$(ls -A "$BENCH_DIR" 2>/dev/null)" ]; then
