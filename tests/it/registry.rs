@@ -434,4 +434,14 @@ fn big_files_from_a_registry_are_the_copies_checked_on_arrival() {
             & 0o777,
         0o644
     );
+    // The registry's model changes: update replaces the file with the twin
+    // of the new download.
+    let big2 = data(22, 9 << 20);
+    reg.write("models/big.bin", &big2);
+    reg.commit_all("model v2");
+    reg.dvc(["push"]);
+    let out = p.dvc(["-v", "update", "a.bin"]);
+    assert!(out.stderr.lines().any(|l| l == twin_line), "{}", out.stderr);
+    assert_eq!(p.read("a.bin"), big2);
+    assert_eq!(p.read("b.bin"), big);
 }
