@@ -158,25 +158,33 @@ impl S3Remote {
             }
             SdkError::TimeoutError(_) | SdkError::ResponseError(_) => RemoteError::Transient {
                 remote,
-                message: format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+                message: format!("{what}: {}", causes(&err).join(": ")),
             },
             SdkError::DispatchFailure(d) => {
-                let message = format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err));
+                let causes = causes(&err);
+                let message = format!("{what}: {}", causes.join(": "));
                 // A connection dropped before the answer (a reset, a
                 // server restarting) is "other: transient" to the SDK.
                 let transient_other =
                     d.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError);
                 if d.is_io() || d.is_timeout() || transient_other {
                     RemoteError::Transient { remote, message }
-                } else if message.contains("credentials") {
-                    RemoteError::Denied { remote, message }
+                } else if let Some(i) = causes.iter().position(|c| c.contains("credential")) {
+                    RemoteError::Denied {
+                        remote,
+                        message: format!(
+                            "{what}: no AWS credentials: {} (set AWS_ACCESS_KEY_ID and \
+                             AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws)",
+                            causes[i..].join(": ")
+                        ),
+                    }
                 } else {
                     RemoteError::Failed { remote, message }
                 }
             }
             _ => RemoteError::Failed {
                 remote,
-                message: format!("{what}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+                message: format!("{what}: {}", causes(&err).join(": ")),
             },
         }
     }
@@ -454,6 +462,23 @@ impl S3Remote {
             format!("{}/{key}", self.prefix)
         }
     }
+}
+
+/// What went wrong, outermost first: each cause's own message, without
+/// one that only repeats the last. (`DisplayErrorContext` ends with the
+/// whole error's `Debug` form: the connector's internals, which a user
+/// cannot act on.)
+fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut at = Some(err);
+    while let Some(e) = at {
+        let m = e.to_string();
+        if !m.is_empty() && !out.last().is_some_and(|l| l.ends_with(&m)) {
+            out.push(m);
+        }
+        at = e.source();
+    }
+    out
 }
 
 #[async_trait]

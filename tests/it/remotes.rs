@@ -583,3 +583,41 @@ fn transfers_show_progress_on_a_terminal_only() {
     let out = env.ok(env.root(), "git", ["clone", "-q", "origin", "piped"]);
     assert_eq!(out.stderr, "");
 }
+
+/// No credentials anywhere: one line that names the remote, the object and
+/// the file, says what is missing and where git-dvc looks, without the SDK's
+/// internals; nothing is retried.
+#[test]
+fn missing_s3_credentials_are_named_in_one_line() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    let v = data(6, 100);
+    r.write("a.bin", &v);
+    r.commit_all("v1");
+    r.dvc([
+        "remote",
+        "add",
+        "-d",
+        "storage",
+        "s3://bucket/x",
+        "--endpoint",
+        &s3.endpoint,
+    ]);
+    let started = std::time::Instant::now();
+    let out = r.dvc_run(["push"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: remote 'storage' refused access: look up {}: no AWS credentials: \
+             the credential provider was not enabled: no providers in chain provided credentials \
+             (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws) (a.bin)\n\
+             git-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+            sha256(&v)
+        )
+    );
+    assert!(started.elapsed().as_secs() < 5, "a refusal is not retried");
+    assert!(s3.objects("bucket/x").is_empty());
+}
