@@ -155,6 +155,18 @@ impl Cache {
             .flatten()
     }
 
+    /// The twin of `oid` (see [`Cache::take_twin`]) when a rename can make
+    /// it a file of `size` bytes on device `dev`. One of another size (a
+    /// pointer naming the wrong size) or on another filesystem is dropped:
+    /// the caller copies from the object, which checks the size and says
+    /// what is wrong.
+    pub fn take_twin_for(&self, oid: &Oid, size: u64, dev: u64) -> Option<tempfile::NamedTempFile> {
+        use std::os::unix::fs::MetadataExt;
+        let twin = self.take_twin(oid)?;
+        let m = twin.as_file().metadata().ok()?;
+        (m.len() == size && m.dev() == dev).then_some(twin)
+    }
+
     /// Makes the twin of `oid` from `file`, its checked content, when one
     /// is wanted. A twin that cannot be made is not: whoever wanted it
     /// copies from the object.

@@ -597,20 +597,16 @@ impl Writer {
         }
     }
 
-    /// The twin of `f`'s object, and the mode to give it, when there is
-    /// one and it can be renamed over `dest`: same filesystem, the
-    /// pointer's size (a pointer naming the wrong size is refused by the
-    /// copy, which says so).
+    /// The twin of `f`'s object, and the mode to give it (the pointer
+    /// file's), when there is one that can be renamed over `dest` (see
+    /// [`Cache::take_twin_for`]).
     fn twin_for(&self, dest: &Path, f: &PointerFile) -> Option<(tempfile::NamedTempFile, u32)> {
         use std::os::unix::fs::MetadataExt;
-        let twin = self.cache.take_twin(&f.pointer.oid)?;
         let m = fs::metadata(dest).ok()?;
-        let fits = Some(m.dev()) == self.tmp_dev
-            && twin
-                .as_file()
-                .metadata()
-                .is_ok_and(|t| t.len() == f.pointer.size);
-        fits.then(|| (twin, m.permissions().mode() & 0o7777))
+        let twin = self
+            .cache
+            .take_twin_for(&f.pointer.oid, f.pointer.size, m.dev())?;
+        Some((twin, m.permissions().mode() & 0o7777))
     }
 
     /// Gives a filled temp file its mode and mtime. The mtime lies before

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::RegistryError;
@@ -10,7 +11,6 @@ use super::{EntryKind, Plan};
 use crate::cache::{self, Cache};
 use crate::error::Error;
 use crate::fsutil::Confined;
-use crate::pointer::Pointer;
 
 /// Data files at least this big are not copied through a buffer: each is
 /// its download's twin renamed into place (see [`Cache::with_twins`]), or a
@@ -55,7 +55,11 @@ pub fn write_output(
         let dest = root.create_parents(&entry_path(out, &e.rel))?;
         let dir = dest.parent().unwrap_or(Path::new("."));
         if let EntryKind::Data(p) = &e.kind {
-            if let Some(twin) = twin_in(cache, p, dir) {
+            // The copy checked as it came down, when a rename can place it.
+            let twin = fs::metadata(dir)
+                .ok()
+                .and_then(|d| cache.take_twin_for(&p.oid, p.size, d.dev()));
+            if let Some(twin) = twin {
                 set_mode(twin.as_file(), false);
                 crate::fsutil::replace(twin, &dest)
                     .map_err(|x| Error::io("cannot write", dest.display(), x))?;
@@ -106,16 +110,6 @@ pub fn write_output(
         written.push(dest);
     }
     Ok(written)
-}
-
-/// The twin of data file `p`'s object, when its download made one that can
-/// be renamed into `dir`: same filesystem, the pointer's size.
-fn twin_in(cache: &Cache, p: &Pointer, dir: &Path) -> Option<tempfile::NamedTempFile> {
-    use std::os::unix::fs::MetadataExt;
-    let twin = cache.take_twin(&p.oid)?;
-    let t = twin.as_file().metadata().ok()?;
-    let fits = t.len() == p.size && fs::metadata(dir).is_ok_and(|d| d.dev() == t.dev());
-    fits.then_some(twin)
 }
 
 /// An output file's mode: what a checkout gives a file, by its executable

@@ -118,16 +118,12 @@ fn s3_multipart_upload_of_a_large_object() {
     assert!(r.read("big.bin") == big);
 }
 
-/// Wrong credentials: an exact error, no retries, nothing uploaded.
-#[test]
-fn wrong_s3_credentials_are_refused() {
-    let env = Env::new();
-    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    env.s3_credentials("not-the-secret");
+/// A repo with one committed tracked file, `a.bin` (`v`), whose default
+/// remote is `s3://bucket/x` on `s3`.
+fn one_file_for_s3<'e>(env: &'e Env, s3: &S3Server, v: &[u8]) -> Repo<'e> {
     let r = env.repo("p");
     r.dvc(["track", "*.bin"]);
-    let v = data(5, 100);
-    r.write("a.bin", &v);
+    r.write("a.bin", v);
     r.commit_all("v1");
     r.dvc([
         "remote",
@@ -138,6 +134,17 @@ fn wrong_s3_credentials_are_refused() {
         "--endpoint",
         &s3.endpoint,
     ]);
+    r
+}
+
+/// Wrong credentials: an exact error, no retries, nothing uploaded.
+#[test]
+fn wrong_s3_credentials_are_refused() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    env.s3_credentials("not-the-secret");
+    let v = data(5, 100);
+    let r = one_file_for_s3(&env, &s3, &v);
     let started = std::time::Instant::now();
     let out = r.dvc_run(["push"]);
     assert_eq!(out.code, 1);
@@ -591,20 +598,8 @@ fn transfers_show_progress_on_a_terminal_only() {
 fn missing_s3_credentials_are_named_in_one_line() {
     let env = Env::new();
     let s3 = S3Server::start(&env.root().join("s3"), "bucket");
-    let r = env.repo("p");
-    r.dvc(["track", "*.bin"]);
     let v = data(6, 100);
-    r.write("a.bin", &v);
-    r.commit_all("v1");
-    r.dvc([
-        "remote",
-        "add",
-        "-d",
-        "storage",
-        "s3://bucket/x",
-        "--endpoint",
-        &s3.endpoint,
-    ]);
+    let r = one_file_for_s3(&env, &s3, &v);
     let started = std::time::Instant::now();
     let out = r.dvc_run(["push"]);
     assert_eq!(out.code, 1);
