@@ -92,13 +92,13 @@ Refuse uploads and deletions before sending anything (default false).
 Another cache directory, for example one shared by several clones; relative to the file that sets it. Not honoured from \fI.gitdvc.toml\fR.
 .TP
 \fB[transfer] jobs\fR = \fIn\fR
-Transfers in flight at once (default 8).
+Requests in flight at once (default 32): a transfer of an object that fits in one part is one request, one moving in parts takes one per part in flight (see part_jobs), so thousands of small objects keep 32 requests going while big ones share the same 32.
 .TP
 \fB[transfer] part_size\fR = "\fI16MiB\fR"
 Objects larger than this (default 16MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) move in parts of this size: an S3 multipart upload, and ranged GETs from S3 and from HTTP servers that answer them (206; a server that answers 200 sends the object in one GET). The parts are written at their offsets into one temp file in the cache, and the object is hashed and renamed into place only when every byte matches its id. Each part is retried on its own; a multipart upload that fails is aborted. S3 needs parts of at least 5MiB (a smaller size is raised to it for uploads) and at most 10,000 parts (the size grows for larger objects). Memory stays at the parts in flight times a small buffer, whatever the object's size.
 .TP
 \fB[transfer] part_jobs\fR = \fIn\fR
-Parts of one object in flight at once (default 8), within each of the [transfer] jobs transfers.
+Parts of one object in flight at once (default 8), counted against [transfer] jobs.
 .TP
 \fB[checkout] direct_size\fR = "\fI64MiB\fR"
 Files at or above this size (default 32MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) do not pass through Git's smudge pipe, which Git holds whole in memory: on a checkout into the worktree git\-dvc answers with the pointer text and, when the Git command is done, writes the file itself from the cache (a reflink where the filesystem shares extents, else a kernel copy; the object is hashed while it is copied and the file is renamed into place only if it matches) and keeps the index's stat data true, so \fBgit status\fR stays clean without re\-reading them. A file git\-dvc could not write holds its pointer text, one warning names it, and \fBgit dvc checkout\fR completes it. Not honoured from \fI.gitdvc.toml\fR.
@@ -114,7 +114,7 @@ Set: the pre\-push hook uploads nothing.
 The default remote, over [core] remote.
 .TP
 \fBGIT_DVC_JOBS\fR
-Transfers in flight at once, over [transfer] jobs.
+Requests in flight at once, over [transfer] jobs.
 .TP
 \fBGIT_DVC_DIRECT_SIZE\fR
 Over [checkout] direct_size.

@@ -172,6 +172,10 @@ impl Remote for HttpRemote {
         }
     }
 
+    fn requests_for(&self, size: u64) -> usize {
+        parts::requests_for(self.parts, size)
+    }
+
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
         parts::download(self, oid, cache, self.parts).await
     }

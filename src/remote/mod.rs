@@ -173,6 +173,17 @@ pub trait Remote: Send + Sync {
         false
     }
 
+    /// Requests a transfer of an object of `size` bytes keeps in flight at
+    /// once: more than one where big objects move in parts. The engine
+    /// counts them against `transfer.jobs`, so thousands of small objects
+    /// keep that many requests going (each waits on the network, not the
+    /// CPU) while a few big ones cannot multiply it by their parts, each of
+    /// which holds its own buffers.
+    fn requests_for(&self, size: u64) -> usize {
+        let _ = size;
+        1
+    }
+
     /// Downloads the object into `cache`, verifying it; returns its size.
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError>;
 
@@ -303,6 +314,10 @@ impl Remote for ReadOnly {
 
     fn upload_verifies(&self, size: u64) -> bool {
         self.0.upload_verifies(size)
+    }
+
+    fn requests_for(&self, size: u64) -> usize {
+        self.0.requests_for(size)
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

@@ -84,6 +84,19 @@ pub(crate) fn split(total: u64, size: u64) -> impl Iterator<Item = Range<u64>> {
     (0..total.div_ceil(size)).map(move |i| i * size..total.min((i + 1) * size))
 }
 
+/// Requests in flight for an object of `size` bytes split as `parts` says
+/// (see [`Remote::requests_for`]): one for an object that fits in one
+/// part, else its parts in flight.
+pub(crate) fn requests_for(parts: Parts, size: u64) -> usize {
+    match size > parts.size {
+        true => parts
+            .jobs
+            .max(1)
+            .min(usize::try_from(size.div_ceil(parts.size.max(1))).unwrap_or(usize::MAX)),
+        false => 1,
+    }
+}
+
 /// Downloads object `oid` into `cache` from `r`, in parts when it is larger
 /// than `parts.size` and the server honours ranges; verified before it is
 /// stored. Returns its size.
@@ -242,6 +255,20 @@ mod tests {
         assert_eq!(r, vec![0..4, 4..8, 8..10]);
         assert_eq!(split(8, 4).count(), 2);
         assert_eq!(split(0, 4).count(), 0);
+    }
+
+    #[test]
+    fn a_big_object_takes_a_request_per_part_in_flight() {
+        let parts = Parts {
+            size: 16 << 20,
+            jobs: 8,
+        };
+        assert_eq!(requests_for(parts, 0), 1);
+        assert_eq!(requests_for(parts, 16 << 20), 1);
+        assert_eq!(requests_for(parts, (16 << 20) + 1), 2);
+        assert_eq!(requests_for(parts, 1 << 30), 8);
+        let odd = Parts { size: 0, jobs: 0 };
+        assert_eq!(requests_for(odd, 1 << 30), 1);
     }
 
     #[test]

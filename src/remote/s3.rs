@@ -607,6 +607,10 @@ impl Remote for S3Remote {
         self.multipart(size)
     }
 
+    fn requests_for(&self, size: u64) -> usize {
+        parts::requests_for(self.parts, size)
+    }
+
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {
         cache.open(oid, size)?;
         if self.multipart(size) {

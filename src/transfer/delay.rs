@@ -54,8 +54,9 @@ pub struct OpenRoute {
 /// soon as Git asks for it, `jobs` at a time, and Git collects the files
 /// as they complete (`list_available_blobs`).
 ///
-/// The downloads run on up to `jobs` threads of their own, each taking
-/// the next object from one queue: a directory remote's download runs
+/// The downloads run on up to `jobs` threads of their own (fewer at once
+/// while big objects move in parts: their parts count against `jobs`, see
+/// [`Remote::requests_for`]), each taking the next object from one queue: a directory remote's download runs
 /// right there ([`Remote::download_here`]), a network one's on the async
 /// runtime, the thread waiting for it. Thousands of small objects then
 /// cost no thread handoff each; while Git asks faster than objects land,
@@ -79,6 +80,8 @@ pub struct DelayFetcher {
     in_flight: Arc<AtomicUsize>,
     /// Told of each object that lands (see [`DelayFetcher::on_landed`]).
     landed: Option<Landed>,
+    /// Requests in flight: a big object's parts take more than one.
+    budget: super::Budget,
 }
 
 /// Told, on the download's thread, the path whose download brought an
@@ -105,6 +108,7 @@ struct Worker {
     done: mpsc::Sender<Done>,
     in_flight: Arc<AtomicUsize>,
     landed: Option<Landed>,
+    budget: super::Budget,
 }
 
 impl Worker {
@@ -132,6 +136,11 @@ impl Worker {
         }: Job,
     ) {
         let oid = pointer.oid;
+        // One thread per request, but a big object's parts are requests
+        // too.
+        let room = self
+            .budget
+            .take_blocking(self.rt, remote.requests_for(pointer.size));
         // The worktree file gets the copy checked on the way in (a
         // no-op unless the filter's cache keeps twins).
         self.cache.want_twin(&oid);
@@ -148,6 +157,7 @@ impl Worker {
             (Ok(_), None) => {}
             (Err(_), _) => drop(self.cache.take_twin(&oid)),
         }
+        drop(room);
         bar.object_done(pointer.size);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let _ = self.done.send((oid, r));
@@ -203,6 +213,7 @@ impl DelayFetcher {
             bar: None,
             in_flight: Arc::default(),
             landed: None,
+            budget: super::Budget::new(jobs),
         })
     }
 
@@ -272,6 +283,7 @@ impl DelayFetcher {
             done: self.tx.clone(),
             in_flight: self.in_flight.clone(),
             landed: self.landed.clone(),
+            budget: self.budget.clone(),
         }
     }
 

@@ -46,12 +46,54 @@ pub struct Report {
     pub bytes: u64,
 }
 
-/// A remote and a cache to move objects between, `jobs` at a time.
+/// A remote and a cache to move objects between, `jobs` requests at a
+/// time.
 pub struct Transfer {
     rt: &'static Runtime,
     remote: Arc<dyn Remote>,
     cache: Cache,
     jobs: usize,
+}
+
+/// The requests in flight of one batch (`transfer.jobs`), shared by its
+/// objects: each takes as many as its backend keeps going for it
+/// ([`Remote::requests_for`]), at most the whole budget.
+#[derive(Clone)]
+pub(crate) struct Budget {
+    slots: Arc<tokio::sync::Semaphore>,
+    total: u32,
+}
+
+impl Budget {
+    /// A budget of `jobs` requests.
+    pub(crate) fn new(jobs: usize) -> Budget {
+        let total = u32::try_from(jobs.max(1)).unwrap_or(u32::MAX >> 4);
+        Budget {
+            slots: Arc::new(tokio::sync::Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// Waits for `n` requests' room; it is given back when the permit is
+    /// dropped.
+    pub(crate) async fn take(&self, n: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX).min(self.total);
+        self.slots.clone().acquire_many_owned(n).await.ok()
+    }
+
+    /// [`Budget::take`] on a thread outside the runtime: without blocking
+    /// when there is room (the usual case), else on `rt`.
+    pub(crate) fn take_blocking(
+        &self,
+        rt: &Runtime,
+        n: usize,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let want = u32::try_from(n.max(1)).unwrap_or(u32::MAX).min(self.total);
+        match self.slots.clone().try_acquire_many_owned(want) {
+            Ok(p) => Some(p),
+            Err(_) => rt.block_on(self.take(n)),
+        }
+    }
 }
 
 /// The first occurrence of each object, in order.
@@ -126,9 +168,12 @@ impl Transfer {
             todo.len() as u64,
             todo.iter().map(|p| p.size).sum(),
         );
+        let budget = Budget::new(self.jobs);
         let results = self.each(todo, false, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
+            let budget = budget.clone();
             async move {
+                let _room = budget.take(remote.requests_for(p.size)).await;
                 let r = with_retries(|| remote.download(&p.oid, &cache)).await;
                 bar.object_done(p.size);
                 r
@@ -191,10 +236,13 @@ impl Transfer {
             todo.len() as u64,
             todo.iter().map(|p| p.size).sum(),
         );
+        let budget = Budget::new(self.jobs);
         let results = self.each(todo, false, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
+            let budget = budget.clone();
             async move {
                 let r = async {
+                    let _room = budget.take(remote.requests_for(p.size)).await;
                     let there = match listed {
                         Some(held) => held.contains(&p.oid),
                         None => with_retries(|| remote.contains(&p.oid, Some(p.size))).await?,
@@ -299,5 +347,24 @@ impl Transfer {
             .into_iter()
             .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A budget never asks for more room than it has: an object that
+    /// wants more requests than the whole budget still runs, alone.
+    #[test]
+    fn a_budget_gives_at_most_what_it_has() {
+        let rt = crate::runtime::get().unwrap();
+        let budget = Budget::new(4);
+        let all = budget.take_blocking(rt, 100).expect("the whole budget");
+        assert_eq!(all.num_permits(), 4);
+        drop(all);
+        let one = budget.take_blocking(rt, 1).unwrap();
+        let three = budget.take_blocking(rt, 3).unwrap();
+        assert_eq!((one.num_permits(), three.num_permits()), (1, 3));
     }
 }
