@@ -200,15 +200,15 @@ pub fn sweep_remote(
         h
     };
     let mut swept = Swept::default();
-    for oid in &unused {
-        if !how.force && !held.contains(oid) {
-            swept.kept += 1;
-            continue;
+    let (doomed, kept): (Vec<Oid>, Vec<Oid>) = unused
+        .iter()
+        .partition(|oid| how.force || held.contains(oid));
+    swept.kept = kept.len();
+    swept.removed = doomed.len();
+    if !how.dry_run {
+        if let Some((_, e)) = transfer.delete_all(&doomed).into_iter().next() {
+            return Err(e.into());
         }
-        if !how.dry_run {
-            transfer.delete(oid)?;
-        }
-        swept.removed += 1;
     }
     if !how.dry_run {
         swept.temps = transfer.remove_stale_temps()?;

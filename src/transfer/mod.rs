@@ -315,9 +315,18 @@ impl Transfer {
         self.rt.block_on(self.remote.list())
     }
 
-    /// Deletes one object from the remote (gc).
-    pub fn delete(&self, oid: &Oid) -> Result<(), RemoteError> {
-        self.rt.block_on(self.remote.delete(oid))
+    /// Deletes `oids` from the remote (gc), `jobs` at a time, each with
+    /// the usual retries; returns those that failed, with why. One request
+    /// after another, a sweep of thousands of objects was thousands of
+    /// round trips end to end.
+    pub fn delete_all(&self, oids: &[Oid]) -> Vec<(Oid, RemoteError)> {
+        self.each(oids.to_vec(), false, |oid| {
+            let remote = self.remote.clone();
+            async move { with_retries(|| remote.delete(&oid)).await }
+        })
+        .into_iter()
+        .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
+        .collect()
     }
 
     /// Removes what interrupted uploads left on the remote (gc); returns

@@ -110,6 +110,17 @@ fn a_push_to_s3_lists_what_is_there_instead_of_asking_per_object() {
     }
     assert_eq!(c.status(), "");
     assert_eq!(s3.requests.take()[2], N, "one GET per object, none twice");
+
+    // The data goes; gc on the remote removes every object once (the
+    // cache still holds them, so none is the last copy).
+    r.git(["rm", "-r", "-q", "data"]);
+    r.git(["commit", "-q", "-m", "no data"]);
+    let out = r.dvc(["gc", "--remote", "storage"]);
+    assert_eq!(
+        out.stderr,
+        format!("Removed {N} objects from remote 'storage'.\n")
+    );
+    assert_eq!(s3.objects("bucket/many"), Vec::<String>::new());
 }
 
 /// A push of a batch to a directory remote: an object already there is
