@@ -521,7 +521,12 @@ impl Cache {
         let path = file.path().to_path_buf();
         file.write_all(bytes)
             .map_err(io_err("cannot write an object into", &path))?;
-        self.install(file, expected, bytes.len() as u64, None)?;
+        // A wanted twin is written from the same checked bytes, not read
+        // back from the file just written.
+        let twin = self
+            .start_twin(expected)
+            .and_then(|mut t| t.write_all(bytes).ok().map(|()| t));
+        self.install(file, expected, bytes.len() as u64, twin)?;
         Ok(bytes.len() as u64)
     }
 
