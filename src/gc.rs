@@ -200,10 +200,12 @@ pub fn sweep_remote(
         h
     };
     let mut swept = Swept::default();
-    let (doomed, kept): (Vec<Oid>, Vec<Oid>) = unused
+    let doomed: Vec<Oid> = unused
         .iter()
-        .partition(|oid| how.force || held.contains(oid));
-    swept.kept = kept.len();
+        .filter(|oid| how.force || held.contains(oid))
+        .copied()
+        .collect();
+    swept.kept = unused.len() - doomed.len();
     swept.removed = doomed.len();
     if !how.dry_run {
         if let Some((_, e)) = transfer.delete_all(&doomed).into_iter().next() {

@@ -92,7 +92,7 @@ Refuse uploads and deletions before sending anything (default false).
 Another cache directory, for example one shared by several clones; relative to the file that sets it. Not honoured from \fI.gitdvc.toml\fR.
 .TP
 \fB[transfer] jobs\fR = \fIn\fR
-Requests in flight at once (default 32): a transfer of an object that fits in one part is one request, one moving in parts takes one per part in flight (see part_jobs), so thousands of small objects keep 32 requests going while big ones share the same 32.
+How much runs at once, in slots (default 32): a request to S3 takes one, so thousands of small objects keep 32 requests going; an object moving in parts takes one per part in flight (see part_jobs); a request to an HTTP server takes four (a static web server may accept few connections at once); a transfer to or from a directory one per MiB it holds in memory (a big object, streamed by the kernel, four). Memory stays bounded by the slots, whatever the mix of objects.
 .TP
 \fB[transfer] part_size\fR = "\fI16MiB\fR"
 Objects larger than this (default 16MiB; a byte count, or a number with kB, MB, GB, KiB, MiB, GiB or TiB) move in parts of this size: an S3 multipart upload, and ranged GETs from S3 and from HTTP servers that answer them (206; a server that answers 200 sends the object in one GET). The parts are written at their offsets into one temp file in the cache, and the object is hashed and renamed into place only when every byte matches its id. Each part is retried on its own; a multipart upload that fails is aborted. S3 needs parts of at least 5MiB (a smaller size is raised to it for uploads) and at most 10,000 parts (the size grows for larger objects). Memory stays at the parts in flight times a small buffer, whatever the object's size.
@@ -114,7 +114,7 @@ Set: the pre\-push hook uploads nothing.
 The default remote, over [core] remote.
 .TP
 \fBGIT_DVC_JOBS\fR
-Requests in flight at once, over [transfer] jobs.
+Slots in flight at once, over [transfer] jobs.
 .TP
 \fBGIT_DVC_DIRECT_SIZE\fR
 Over [checkout] direct_size.

@@ -11,11 +11,12 @@ use serde::Deserialize;
 /// The committed, shared config file at the worktree root.
 pub const REPO_FILE: &str = ".gitdvc.toml";
 
-/// Default `[transfer] jobs`: requests in flight at once. A small object's
-/// transfer is one request that mostly waits on the network (a
-/// round trip, the store's first byte), so many run at once; a big object
-/// moving in parts takes one per part in flight, which keeps memory bounded
-/// (see `Remote::requests_for`).
+/// Default `[transfer] jobs`: slots in flight at once. A small object's
+/// transfer to S3 is one request that mostly waits on the network (a round
+/// trip, the store's first byte), so many run at once; what a transfer
+/// costs in slots is its backend's to say (`Remote::slots_for`: parts in
+/// flight, an HTTP server's few connections, a directory's buffers), which
+/// keeps memory bounded.
 pub const DEFAULT_JOBS: usize = 32;
 
 pub use crate::ui::WARNED_ENV;

@@ -23,6 +23,10 @@ const TEMP_PREFIX: &str = ".incoming-";
 /// checking in memory, so an upload never gets a file where it wants bytes.
 const IN_MEMORY: u64 = cache::CHECK_IN_MEMORY;
 
+/// Big objects copied at once at the default `transfer.jobs`: more streams
+/// than this only make one disk seek between them.
+const BIG_COPIES: usize = 8;
+
 /// Objects under a local directory, written atomically like the cache.
 /// Cheap to clone (a name and a path), so blocking work moves to
 /// `spawn_blocking` with its own copy.
@@ -238,6 +242,18 @@ impl Remote for DirRemote {
 
     fn upload_verifies(&self, _size: u64) -> bool {
         true
+    }
+
+    /// No network to wait on here: what a transfer holds is memory (an
+    /// object up to [`IN_MEMORY`] is read whole) or the disk (a bigger one
+    /// streams through the kernel). A slot per MiB held keeps `jobs`
+    /// transfers of small objects going with a few MiB of buffers at most,
+    /// and big ones run [`BIG_COPIES`] at a time.
+    fn slots_for(&self, size: u64) -> usize {
+        match size <= IN_MEMORY {
+            true => 1 + (size >> 20) as usize,
+            false => crate::config::DEFAULT_JOBS / BIG_COPIES,
+        }
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

@@ -28,6 +28,10 @@ struct Credentials {
     from_git: bool,
 }
 
+/// Slots of `transfer.jobs` one HTTP request takes (see
+/// [`Remote::slots_for`]).
+const HTTP_SLOTS: usize = 4;
+
 /// Objects under an HTTP(S) URL prefix.
 pub struct HttpRemote {
     name: String,
@@ -172,8 +176,13 @@ impl Remote for HttpRemote {
         }
     }
 
-    fn requests_for(&self, size: u64) -> usize {
-        parts::requests_for(self.parts, size)
+    /// Four slots per request: a static web server may accept few
+    /// connections at once (python's `http.server` queues 5 and drops the
+    /// rest, which the client retries a second later), so at the default
+    /// `jobs` eight requests are in flight (a big object's parts count
+    /// four each too).
+    fn slots_for(&self, size: u64) -> usize {
+        HTTP_SLOTS * parts::requests_for(self.parts, size)
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

@@ -173,13 +173,15 @@ pub trait Remote: Send + Sync {
         false
     }
 
-    /// Requests a transfer of an object of `size` bytes keeps in flight at
-    /// once: more than one where big objects move in parts. The engine
-    /// counts them against `transfer.jobs`, so thousands of small objects
-    /// keep that many requests going (each waits on the network, not the
-    /// CPU) while a few big ones cannot multiply it by their parts, each of
-    /// which holds its own buffers.
-    fn requests_for(&self, size: u64) -> usize {
+    /// The slots of `transfer.jobs` a transfer of an object of `size` bytes
+    /// takes while it runs: by default one, the request it keeps in flight.
+    /// A backend says what one of its transfers costs: parts in flight
+    /// (each holds its own buffers), connections a server accepts, memory
+    /// held. The engine runs as many transfers at once as fit, so
+    /// thousands of small objects keep every slot busy (each request waits
+    /// on the network, not the CPU) while a few big ones cannot multiply
+    /// `jobs` by their parts.
+    fn slots_for(&self, size: u64) -> usize {
         let _ = size;
         1
     }
@@ -316,8 +318,8 @@ impl Remote for ReadOnly {
         self.0.upload_verifies(size)
     }
 
-    fn requests_for(&self, size: u64) -> usize {
-        self.0.requests_for(size)
+    fn slots_for(&self, size: u64) -> usize {
+        self.0.slots_for(size)
     }
 
     async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {

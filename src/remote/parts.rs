@@ -85,8 +85,8 @@ pub(crate) fn split(total: u64, size: u64) -> impl Iterator<Item = Range<u64>> {
 }
 
 /// Requests in flight for an object of `size` bytes split as `parts` says
-/// (see [`Remote::requests_for`]): one for an object that fits in one
-/// part, else its parts in flight.
+/// (what it costs of [`Remote::slots_for`]): one for an object that fits
+/// in one part, else its parts in flight.
 pub(crate) fn requests_for(parts: Parts, size: u64) -> usize {
     match size > parts.size {
         true => parts

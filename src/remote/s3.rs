@@ -607,7 +607,7 @@ impl Remote for S3Remote {
         self.multipart(size)
     }
 
-    fn requests_for(&self, size: u64) -> usize {
+    fn slots_for(&self, size: u64) -> usize {
         parts::requests_for(self.parts, size)
     }
 

@@ -56,8 +56,9 @@ pub struct OpenRoute {
 ///
 /// The downloads run on up to `jobs` threads of their own (fewer at once
 /// while big objects move in parts: their parts count against `jobs`, see
-/// [`Remote::requests_for`]), each taking the next object from one queue: a directory remote's download runs
-/// right there ([`Remote::download_here`]), a network one's on the async
+/// [`Remote::slots_for`]), each taking the next object from one queue:
+/// a directory remote's download runs right there
+/// ([`Remote::download_here`]), a network one's on the async
 /// runtime, the thread waiting for it. Thousands of small objects then
 /// cost no thread handoff each; while Git asks faster than objects land,
 /// the queue is never empty and no thread sleeps.
@@ -140,7 +141,7 @@ impl Worker {
         // too.
         let room = self
             .budget
-            .take_blocking(self.rt, remote.requests_for(pointer.size));
+            .take_blocking(self.rt, remote.slots_for(pointer.size));
         // The worktree file gets the copy checked on the way in (a
         // no-op unless the filter's cache keeps twins).
         self.cache.want_twin(&oid);

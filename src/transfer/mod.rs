@@ -57,7 +57,7 @@ pub struct Transfer {
 
 /// The requests in flight of one batch (`transfer.jobs`), shared by its
 /// objects: each takes as many as its backend keeps going for it
-/// ([`Remote::requests_for`]), at most the whole budget.
+/// ([`Remote::slots_for`]), at most the whole budget.
 #[derive(Clone)]
 pub(crate) struct Budget {
     slots: Arc<tokio::sync::Semaphore>,
@@ -67,17 +67,23 @@ pub(crate) struct Budget {
 impl Budget {
     /// A budget of `jobs` requests.
     pub(crate) fn new(jobs: usize) -> Budget {
-        let total = u32::try_from(jobs.max(1)).unwrap_or(u32::MAX >> 4);
+        let total = jobs.clamp(1, 1 << 16) as u32;
         Budget {
             slots: Arc::new(tokio::sync::Semaphore::new(total as usize)),
             total,
         }
     }
 
+    /// The room `n` requests take: at least one, at most the whole budget
+    /// (an object wanting more still runs, alone).
+    fn room(&self, n: usize) -> u32 {
+        u32::try_from(n.max(1)).unwrap_or(u32::MAX).min(self.total)
+    }
+
     /// Waits for `n` requests' room; it is given back when the permit is
     /// dropped.
     pub(crate) async fn take(&self, n: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX).min(self.total);
+        let n = self.room(n);
         self.slots.clone().acquire_many_owned(n).await.ok()
     }
 
@@ -88,8 +94,7 @@ impl Budget {
         rt: &Runtime,
         n: usize,
     ) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let want = u32::try_from(n.max(1)).unwrap_or(u32::MAX).min(self.total);
-        match self.slots.clone().try_acquire_many_owned(want) {
+        match self.slots.clone().try_acquire_many_owned(self.room(n)) {
             Ok(p) => Some(p),
             Err(_) => rt.block_on(self.take(n)),
         }
@@ -173,7 +178,7 @@ impl Transfer {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
             let budget = budget.clone();
             async move {
-                let _room = budget.take(remote.requests_for(p.size)).await;
+                let _room = budget.take(remote.slots_for(p.size)).await;
                 let r = with_retries(|| remote.download(&p.oid, &cache)).await;
                 bar.object_done(p.size);
                 r
@@ -242,7 +247,7 @@ impl Transfer {
             let budget = budget.clone();
             async move {
                 let r = async {
-                    let _room = budget.take(remote.requests_for(p.size)).await;
+                    let _room = budget.take(remote.slots_for(p.size)).await;
                     let there = match listed {
                         Some(held) => held.contains(&p.oid),
                         None => with_retries(|| remote.contains(&p.oid, Some(p.size))).await?,

@@ -413,3 +413,42 @@ fn gc_on_a_store_that_cannot_list_uploads_still_sweeps_its_objects() {
     );
     assert_eq!(s3.objects("bucket/data").len(), 1);
 }
+
+/// Parts are requests too: with `jobs = 4`, four big files of three
+/// parts each never have more than four GETs in flight at once (before,
+/// four objects at a time each ran its three parts: twelve), and the
+/// clone still gets every byte.
+#[test]
+fn big_files_share_the_requests_in_flight() {
+    let env = Env::new();
+    let store = env.root().join("store");
+    let http = HttpServer::start(&store);
+    let dir = env.home().join(".config/git-dvc");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("config.toml"),
+        "[transfer]\njobs = 4\npart_size = \"5MiB\"\npart_jobs = 3\n",
+    )
+    .unwrap();
+    let r = env.repo("origin");
+    r.dvc(["track", "*.bin"]);
+    let files: Vec<Vec<u8>> = (0..4).map(|i| data(3000 + i, (11 << 20) + 7)).collect();
+    for (i, f) in files.iter().enumerate() {
+        r.write(&format!("{i}.bin"), f);
+    }
+    r.dvc(["remote", "add", "-d", "storage", &http.url]);
+    r.commit_all("four big files");
+    r.dvc(["push"]);
+    // Slow answers, so whatever may overlap does.
+    http.faults.delay_ms.store(100, Ordering::SeqCst);
+    http.faults.max_in_flight.store(0, Ordering::SeqCst);
+    let out = env.ok(env.root(), "git", ["clone", "-q", "origin", "fresh"]);
+    assert_eq!(out.stderr, "");
+    let c = env.at(env.root().join("fresh"));
+    for (i, f) in files.iter().enumerate() {
+        assert!(&c.read(&format!("{i}.bin")) == f, "{i}.bin");
+    }
+    assert_eq!(http.faults.ranged.load(Ordering::SeqCst), 12);
+    let most = http.faults.max_in_flight.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "{most} requests in flight at once");
+}
