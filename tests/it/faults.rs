@@ -26,13 +26,7 @@ fn dataset() -> Vec<(String, Vec<u8>)> {
 
 /// Parts of 5 MiB (S3's smallest), so the big object is split.
 fn parts_of_5_mib(env: &Env) {
-    let dir = env.home().join(".config/git-dvc");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("config.toml"),
-        "[transfer]\npart_size = \"5MiB\"\n",
-    )
-    .unwrap();
+    env.user_config("[transfer]\npart_size = \"5MiB\"\n");
 }
 
 fn committed<'e>(env: &'e Env, url: &str, extra: &[&str]) -> Repo<'e> {

@@ -114,6 +114,13 @@ impl Env {
         self.set_env("AWS_REGION", "us-east-1");
     }
 
+    /// Writes the user's own git-dvc config (`~/.config/git-dvc/config.toml`).
+    pub(crate) fn user_config(&self, toml: &str) {
+        let dir = self.home().join(".config/git-dvc");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("config.toml"), toml).unwrap();
+    }
+
     /// Sets an environment variable for every later command.
     pub(crate) fn set_env(&self, key: &str, value: &str) {
         self.extra

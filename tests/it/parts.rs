@@ -14,13 +14,7 @@ const BIG: usize = 20 * MIB + 4321;
 
 /// Parts of 5 MiB, three in flight, set in the user's own config.
 fn five_mib_parts(env: &Env) {
-    let dir = env.home().join(".config/git-dvc");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("config.toml"),
-        "[transfer]\npart_size = \"5MiB\"\npart_jobs = 3\n",
-    )
-    .unwrap();
+    env.user_config("[transfer]\npart_size = \"5MiB\"\npart_jobs = 3\n");
 }
 
 /// A repository holding `big.bin` (`BIG` bytes), its default remote `url`.
@@ -423,13 +417,7 @@ fn big_files_share_the_requests_in_flight() {
     let env = Env::new();
     let store = env.root().join("store");
     let http = HttpServer::start(&store);
-    let dir = env.home().join(".config/git-dvc");
-    fs::create_dir_all(&dir).unwrap();
-    fs::write(
-        dir.join("config.toml"),
-        "[transfer]\njobs = 4\npart_size = \"5MiB\"\npart_jobs = 3\n",
-    )
-    .unwrap();
+    env.user_config("[transfer]\njobs = 4\npart_size = \"5MiB\"\npart_jobs = 3\n");
     let r = env.repo("origin");
     r.dvc(["track", "*.bin"]);
     let files: Vec<Vec<u8>> = (0..4).map(|i| data(3000 + i, (11 << 20) + 7)).collect();
