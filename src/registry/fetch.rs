@@ -240,9 +240,12 @@ fn fetch_dvc_objects(
     let mut got: HashMap<String, Pointer> = HashMap::new();
     if !md5s.is_empty() {
         let r = need_remote()?;
+        // Sizes are unknown until the answer: each counts as one request.
+        let budget = crate::transfer::Budget::new(jobs);
         let results = crate::transfer::each(jobs, md5s, false, |md5| {
-            let (r, cache) = (r.clone(), cache.clone());
+            let (r, cache, budget) = (r.clone(), cache.clone(), budget.clone());
             async move {
+                let _room = budget.take(r.slots_for(0)).await;
                 crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
             }
         });

@@ -296,9 +296,13 @@ impl Transfer {
         if let Some(held) = self.listed(&oids.iter().map(|o| (*o, None)).collect::<Vec<_>>()) {
             return Ok(held);
         }
+        let budget = Budget::new(self.jobs);
         let results = self.each(oids.to_vec(), false, |oid| {
-            let remote = self.remote.clone();
-            async move { with_retries(|| remote.contains(&oid, None)).await }
+            let (remote, budget) = (self.remote.clone(), budget.clone());
+            async move {
+                let _room = budget.take(remote.slots_for(0)).await;
+                with_retries(|| remote.contains(&oid, None)).await
+            }
         });
         let mut held = HashSet::new();
         for (oid, r) in results {
@@ -320,14 +324,18 @@ impl Transfer {
         self.rt.block_on(self.remote.list())
     }
 
-    /// Deletes `oids` from the remote (gc), `jobs` at a time, each with
-    /// the usual retries; returns those that failed, with why. One request
-    /// after another, a sweep of thousands of objects was thousands of
-    /// round trips end to end.
+    /// Deletes `oids` from the remote (gc), as many at once as the budget
+    /// holds, each with the usual retries; returns those that failed, with
+    /// why. One request after another, a sweep of thousands of objects was
+    /// thousands of round trips end to end.
     pub fn delete_all(&self, oids: &[Oid]) -> Vec<(Oid, RemoteError)> {
+        let budget = Budget::new(self.jobs);
         self.each(oids.to_vec(), false, |oid| {
-            let remote = self.remote.clone();
-            async move { with_retries(|| remote.delete(&oid)).await }
+            let (remote, budget) = (self.remote.clone(), budget.clone());
+            async move {
+                let _room = budget.take(remote.slots_for(0)).await;
+                with_retries(|| remote.delete(&oid)).await
+            }
         })
         .into_iter()
         .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
@@ -347,9 +355,13 @@ impl Transfer {
         let scratch = tempfile::tempdir()?;
         let cache = Cache::new(scratch.path());
         let bar = Progress::new("Verifying", oids.len() as u64, 0);
+        // Sizes are unknown here: each object counts as one request.
+        let budget = Budget::new(self.jobs);
         let results = self.each(oids.to_vec(), true, |oid| {
             let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
+            let budget = budget.clone();
             async move {
+                let _room = budget.take(remote.slots_for(0)).await;
                 let r = with_retries(|| remote.download(&oid, &cache)).await;
                 let _ = cache.remove(&oid);
                 bar.object_done(0);
