@@ -124,7 +124,7 @@ print_versions
 [ -x "$S3S" ] && echo "s3s-fs:     $("$S3S" --version 2>/dev/null | head -n1 || echo '?') ($S3S)"
 echo "parameters: BENCH_BIG_MB=$BIG_MB BENCH_SMALL_N=$SMALL_N BENCH_SMALL_KB=$SMALL_KB BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP"
 echo "            BENCH_TOOLS='$TOOLS' BENCH_SCENARIOS='$SCENARIOS' BENCH_REMOTES='$REMOTES' BENCH_MEM=$MEM"
-echo "transfer:   git-dvc transfer.jobs default (8); dvc --jobs default (4 x cpus); git-lfs lfs.concurrenttransfers default (8)"
+echo "transfer:   git-dvc transfer.jobs default (32 slots: 32 S3 requests, 8 HTTP); dvc --jobs default (4 x cpus); git-lfs lfs.concurrenttransfers default (8)"
 
 # ---------------------------------------------------------------- S3 server
 S3_PORT="" S3_ROOT="$BENCH_DIR/s3root" S3_BUCKET=bench S3_ENDPOINT=""
@@ -258,10 +258,11 @@ empty_remote() { # tool kind
     echo "$(discard "$d") && mkdir -p $d$side"
 }
 
-# The S3 floor: curl moving the same files to and from the same server, 8
-# at a time (git-dvc's transfer.jobs) in one process, one PUT or GET each,
-# hashing nothing. The lists of transfers are written before the timed runs.
-S3_CURL="curl -sS -f --no-progress-meter --parallel --parallel-max 8 --aws-sigv4 aws:amz:us-east-1:s3"
+# The S3 floor: curl moving the same files to and from the same server, 32
+# at a time (git-dvc's transfer.jobs; 8 before 2026-12-04 20:00 UTC, in the
+# results saved earlier) in one process, one PUT or GET each, hashing
+# nothing. The lists of transfers are written before the timed runs.
+S3_CURL="curl -sS -f --no-progress-meter --parallel --parallel-max 32 --aws-sigv4 aws:amz:us-east-1:s3"
 s3_floor_lists() { # scenario
     local f rel
     : >"$WORK/floor-up.cfg"
@@ -458,7 +459,7 @@ section "summary"
 echo "scenarios: '$SCENARIOS' (a: $BIG_DESC; b: ${SMALL_N} files x ${SMALL_KB} KiB); remotes: '$REMOTES'; tools: '$TOOLS'; ${RUNS} runs; load avg now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory, curl for S3)."
 echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
-echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 8 at a time, hashing nothing."
+echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 32 at a time, hashing nothing."
 echo "            git-lfs: directory (file://) remote only."
 echo "dir: directory remote on the repos' filesystem; tmpfs: directory remote on $TMPFS_DIR (another filesystem:"
 echo "     no hard links); s3: s3s-fs on 127.0.0.1 (its root on the repos' filesystem)."
