@@ -241,11 +241,10 @@ fn fetch_dvc_objects(
     if !md5s.is_empty() {
         let r = need_remote()?;
         // Sizes are unknown until the answer: each counts as one request.
-        let budget = crate::transfer::Budget::new(jobs);
-        let results = crate::transfer::each(jobs, md5s, false, |md5| {
-            let (r, cache, budget) = (r.clone(), cache.clone(), budget.clone());
+        let one_request = |_: &String| r.slots_for(0);
+        let results = crate::transfer::each(jobs, md5s, false, one_request, |md5| {
+            let (r, cache) = (r.clone(), cache.clone());
             async move {
-                let _room = budget.take(r.slots_for(0)).await;
                 crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
             }
         });

@@ -82,7 +82,7 @@ impl Budget {
 
     /// Waits for `n` requests' room; it is given back when the permit is
     /// dropped.
-    pub(crate) async fn take(&self, n: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    async fn take(&self, n: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
         let n = self.room(n);
         self.slots.clone().acquire_many_owned(n).await.ok()
     }
@@ -111,18 +111,32 @@ fn unique(wanted: &[Pointer]) -> Vec<Pointer> {
         .collect()
 }
 
-/// Runs `op` on every item, `jobs` at a time, on the runtime, and collects
-/// each item with its outcome (in completion order, or in item order when
-/// `ordered`): the one stream loop every batch of remote calls shares.
-pub fn each<T, R, F, Fut>(jobs: usize, items: Vec<T>, ordered: bool, op: F) -> Vec<(T, R)>
+/// Runs `op` on every item on the runtime, as many at once as fit in a
+/// budget of `jobs` slots (an item takes `slots(&item)` of them, see
+/// [`Remote::slots_for`]), and collects each item with its outcome (in
+/// completion order, or in item order when `ordered`): the one stream loop
+/// every batch of remote calls shares.
+pub fn each<T, R, S, F, Fut>(
+    jobs: usize,
+    items: Vec<T>,
+    ordered: bool,
+    slots: S,
+    op: F,
+) -> Vec<(T, R)>
 where
     T: Clone,
+    S: Fn(&T) -> usize,
     F: Fn(T) -> Fut,
     Fut: Future<Output = R>,
 {
+    let budget = Budget::new(jobs);
     let tasks = futures_util::stream::iter(items).map(|item| {
+        let room = budget.take(slots(&item));
         let fut = op(item.clone());
-        async move { (item, fut.await) }
+        async move {
+            let _room = room.await;
+            (item, fut.await)
+        }
     });
     if ordered {
         crate::runtime::block_on(tasks.buffered(jobs.max(1)).collect())
@@ -147,14 +161,21 @@ impl Transfer {
         self.remote.name()
     }
 
-    /// Runs `op` on every item, `jobs` at a time (see [`each`]).
-    fn each<T, R, F, Fut>(&self, items: Vec<T>, ordered: bool, op: F) -> Vec<(T, R)>
+    /// The slots one request to the remote takes (a request whose object
+    /// size is unknown, or that moves no object).
+    fn one_request(&self) -> usize {
+        self.remote.slots_for(0)
+    }
+
+    /// Runs `op` on every item within the engine's budget (see [`each`]).
+    fn each<T, R, S, F, Fut>(&self, items: Vec<T>, ordered: bool, slots: S, op: F) -> Vec<(T, R)>
     where
         T: Clone,
+        S: Fn(&T) -> usize,
         F: Fn(T) -> Fut,
         Fut: Future<Output = R>,
     {
-        each(self.jobs, items, ordered, op)
+        each(self.jobs, items, ordered, slots, op)
     }
 
     /// Downloads the objects the cache lacks.
@@ -173,12 +194,10 @@ impl Transfer {
             todo.len() as u64,
             todo.iter().map(|p| p.size).sum(),
         );
-        let budget = Budget::new(self.jobs);
-        let results = self.each(todo, false, |p| {
+        let slots = |p: &Pointer| self.remote.slots_for(p.size);
+        let results = self.each(todo, false, slots, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
-            let budget = budget.clone();
             async move {
-                let _room = budget.take(remote.slots_for(p.size)).await;
                 let r = with_retries(|| remote.download(&p.oid, &cache)).await;
                 bar.object_done(p.size);
                 r
@@ -241,13 +260,11 @@ impl Transfer {
             todo.len() as u64,
             todo.iter().map(|p| p.size).sum(),
         );
-        let budget = Budget::new(self.jobs);
-        let results = self.each(todo, false, |p| {
+        let slots = |p: &Pointer| self.remote.slots_for(p.size);
+        let results = self.each(todo, false, slots, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
-            let budget = budget.clone();
             async move {
                 let r = async {
-                    let _room = budget.take(remote.slots_for(p.size)).await;
                     let there = match listed {
                         Some(held) => held.contains(&p.oid),
                         None => with_retries(|| remote.contains(&p.oid, Some(p.size))).await?,
@@ -296,14 +313,15 @@ impl Transfer {
         if let Some(held) = self.listed(&oids.iter().map(|o| (*o, None)).collect::<Vec<_>>()) {
             return Ok(held);
         }
-        let budget = Budget::new(self.jobs);
-        let results = self.each(oids.to_vec(), false, |oid| {
-            let (remote, budget) = (self.remote.clone(), budget.clone());
-            async move {
-                let _room = budget.take(remote.slots_for(0)).await;
-                with_retries(|| remote.contains(&oid, None)).await
-            }
-        });
+        let results = self.each(
+            oids.to_vec(),
+            false,
+            |_| self.one_request(),
+            |oid| {
+                let remote = self.remote.clone();
+                async move { with_retries(|| remote.contains(&oid, None)).await }
+            },
+        );
         let mut held = HashSet::new();
         for (oid, r) in results {
             if r? {
@@ -329,14 +347,15 @@ impl Transfer {
     /// why. One request after another, a sweep of thousands of objects was
     /// thousands of round trips end to end.
     pub fn delete_all(&self, oids: &[Oid]) -> Vec<(Oid, RemoteError)> {
-        let budget = Budget::new(self.jobs);
-        self.each(oids.to_vec(), false, |oid| {
-            let (remote, budget) = (self.remote.clone(), budget.clone());
-            async move {
-                let _room = budget.take(remote.slots_for(0)).await;
-                with_retries(|| remote.delete(&oid)).await
-            }
-        })
+        self.each(
+            oids.to_vec(),
+            false,
+            |_| self.one_request(),
+            |oid| {
+                let remote = self.remote.clone();
+                async move { with_retries(|| remote.delete(&oid)).await }
+            },
+        )
         .into_iter()
         .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
         .collect()
@@ -356,18 +375,20 @@ impl Transfer {
         let cache = Cache::new(scratch.path());
         let bar = Progress::new("Verifying", oids.len() as u64, 0);
         // Sizes are unknown here: each object counts as one request.
-        let budget = Budget::new(self.jobs);
-        let results = self.each(oids.to_vec(), true, |oid| {
-            let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
-            let budget = budget.clone();
-            async move {
-                let _room = budget.take(remote.slots_for(0)).await;
-                let r = with_retries(|| remote.download(&oid, &cache)).await;
-                let _ = cache.remove(&oid);
-                bar.object_done(0);
-                r
-            }
-        });
+        let results = self.each(
+            oids.to_vec(),
+            true,
+            |_| self.one_request(),
+            |oid| {
+                let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
+                async move {
+                    let r = with_retries(|| remote.download(&oid, &cache)).await;
+                    let _ = cache.remove(&oid);
+                    bar.object_done(0);
+                    r
+                }
+            },
+        );
         bar.finish();
         Ok(results
             .into_iter()
