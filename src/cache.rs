@@ -577,6 +577,16 @@ impl Cache {
     /// Every object id present, in no particular order. Stray files (temp
     /// files, names that are not ids) are skipped.
     pub fn list(&self) -> Result<Vec<Oid>, CacheError> {
+        Ok(self.walk(false)?.into_iter().map(|(o, _)| o).collect())
+    }
+
+    /// [`Cache::list`] with each object's size (a stat each; `None` when
+    /// the object went meanwhile): what a directory remote lists.
+    pub fn list_sized(&self) -> Result<Vec<(Oid, Option<u64>)>, CacheError> {
+        self.walk(true)
+    }
+
+    fn walk(&self, sized: bool) -> Result<Vec<(Oid, Option<u64>)>, CacheError> {
         let mut out = Vec::new();
         let rd = match fs::read_dir(&self.root) {
             Ok(rd) => rd,
@@ -594,7 +604,8 @@ impl Cache {
             for ent in inner.flatten() {
                 if let Some(rest) = ent.file_name().to_str() {
                     if let Some(oid) = Oid::from_hex(&format!("{prefix}{rest}")) {
-                        out.push(oid);
+                        let size = sized.then(|| ent.metadata().ok().map(|m| m.len()));
+                        out.push((oid, size.flatten()));
                     }
                 }
             }

@@ -189,7 +189,8 @@ pub fn sweep_remote(
     keep: &HashSet<Oid>,
     how: Sweep,
 ) -> Result<Swept> {
-    let unused = unused(transfer.list()?, keep);
+    let listed = transfer.list()?.into_iter().map(|(o, _)| o).collect();
+    let unused = unused(listed, keep);
     // The last copy is the remote's unless the cache or another
     // remote still has the object.
     let held = if how.force {

@@ -413,8 +413,8 @@ impl Remote for DvcObjects {
             remote: self.name().to_string(),
         })
     }
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
-        Ok(self.md5_of.keys().copied().collect())
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
+        Ok(self.md5_of.keys().map(|o| (*o, None)).collect())
     }
     async fn get_raw(&self, key: &str, w: &mut (dyn Write + Send)) -> Result<u64, RemoteError> {
         self.inner.get_raw(key, w).await

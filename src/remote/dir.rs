@@ -119,7 +119,7 @@ impl DirRemote {
             .map_err(|e| verify_err(&self.name, e))
     }
 
-    fn list_blocking(&self) -> Result<Vec<Oid>, RemoteError> {
+    fn list_blocking(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         // An empty listing of a directory that is not there would pass
         // for an empty remote.
         if let Err(e) = fs::metadata(&self.root) {
@@ -131,7 +131,9 @@ impl DirRemote {
                 _ => self.failed("cannot read", &self.root, e),
             });
         }
-        Cache::new(&self.root).list().map_err(RemoteError::Cache)
+        Cache::new(&self.root)
+            .list_sized()
+            .map_err(RemoteError::Cache)
     }
 
     /// Which of `oids` are here, with their sizes: one readdir per
@@ -299,7 +301,7 @@ impl Remote for DirRemote {
         .await
     }
 
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         self.blocking(|r| r.list_blocking()).await
     }
 

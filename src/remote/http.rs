@@ -250,7 +250,7 @@ impl Remote for HttpRemote {
         Ok(n)
     }
 
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         Err(RemoteError::Failed {
             remote: self.name.clone(),
             message: "an HTTP remote cannot list its objects".into(),

@@ -212,8 +212,12 @@ pub trait Remote: Send + Sync {
         Ok((0, 0))
     }
 
-    /// Every object id on the remote.
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError>;
+    /// Every object on the remote, with its size where the listing says
+    /// it (S3's does; a directory's costs a stat per object, which it pays).
+    /// A transfer of an object is weighed by its size
+    /// ([`Remote::slots_for`]): without one, `fsck --remote` counted a big
+    /// object as a single request while it ran a request per part.
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError>;
 
     /// Streams whatever is stored at `key` below the root into `w`,
     /// unverified: for layouts other than git-dvc's (a DVC remote's
@@ -342,7 +346,7 @@ impl Remote for ReadOnly {
         Ok((0, 0))
     }
 
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         self.0.list().await
     }
 

@@ -730,8 +730,8 @@ impl Remote for S3Remote {
         Ok((files, bytes))
     }
 
-    async fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+    async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         let (found, _) = self.list_keys("", None).await?;
-        Ok(found.into_iter().map(|(o, _)| o).collect())
+        Ok(found.into_iter().map(|(o, n)| (o, Some(n))).collect())
     }
 }

@@ -337,8 +337,8 @@ impl Transfer {
         Ok(oids.iter().filter(|o| !held.contains(o)).copied().collect())
     }
 
-    /// Every object on the remote.
-    pub fn list(&self) -> Result<Vec<Oid>, RemoteError> {
+    /// Every object on the remote, with its size where the listing says it.
+    pub fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         self.rt.block_on(self.remote.list())
     }
 
@@ -367,32 +367,39 @@ impl Transfer {
         self.rt.block_on(self.remote.remove_stale_temps())
     }
 
-    /// Downloads each of `oids` into a scratch cache, verifying it, and
-    /// returns those that are corrupt or unreadable, with why, in order
-    /// (`fsck --remote`). Nothing enters the engine's cache.
-    pub fn verify(&self, oids: &[Oid]) -> std::io::Result<Vec<(Oid, RemoteError)>> {
+    /// Downloads each of `objects` (as [`Transfer::list`] gives them) into
+    /// a scratch cache, verifying it, and returns those that are corrupt or
+    /// unreadable, with why, in order (`fsck --remote`). Nothing enters the
+    /// engine's cache. An object weighs what its listed size costs; one
+    /// listed without a size, a single request.
+    pub fn verify(
+        &self,
+        objects: &[(Oid, Option<u64>)],
+    ) -> std::io::Result<Vec<(Oid, RemoteError)>> {
         let scratch = tempfile::tempdir()?;
         let cache = Cache::new(scratch.path());
-        let bar = Progress::new("Verifying", oids.len() as u64, 0);
-        // Sizes are unknown here: each object counts as one request.
-        let results = self.each(
-            oids.to_vec(),
-            true,
-            |_| self.one_request(),
-            |oid| {
-                let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
-                async move {
-                    let r = with_retries(|| remote.download(&oid, &cache)).await;
-                    let _ = cache.remove(&oid);
-                    bar.object_done(0);
-                    r
-                }
-            },
+        let bar = Progress::new(
+            "Verifying",
+            objects.len() as u64,
+            objects.iter().filter_map(|(_, n)| *n).sum(),
         );
+        let slots = |(_, size): &(Oid, Option<u64>)| match size {
+            Some(n) => self.remote.slots_for(*n),
+            None => self.one_request(),
+        };
+        let results = self.each(objects.to_vec(), true, slots, |(oid, size)| {
+            let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
+            async move {
+                let r = with_retries(|| remote.download(&oid, &cache)).await;
+                let _ = cache.remove(&oid);
+                bar.object_done(size.unwrap_or(0));
+                r
+            }
+        });
         bar.finish();
         Ok(results
             .into_iter()
-            .filter_map(|(oid, r)| r.err().map(|e| (oid, e)))
+            .filter_map(|((oid, _), r)| r.err().map(|e| (oid, e)))
             .collect())
     }
 }

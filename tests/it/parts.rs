@@ -440,3 +440,41 @@ fn big_files_share_the_requests_in_flight() {
     let most = http.faults.max_in_flight.load(Ordering::SeqCst);
     assert!((2..=4).contains(&most), "{most} requests in flight at once");
 }
+
+/// `fsck --remote` weighs each object by the size its listing gives: with
+/// `jobs = 4`, four big objects of three parts each are checked with at
+/// most four GETs in flight (before, each counted as one request while it
+/// ran three: twelve at once).
+#[test]
+fn checking_a_remote_shares_the_requests_in_flight_too() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    env.s3_credentials(S3_SECRET);
+    env.user_config("[transfer]\njobs = 4\npart_size = \"5MiB\"\npart_jobs = 3\n");
+    let r = env.repo("origin");
+    r.dvc(["track", "*.bin"]);
+    for i in 0..4 {
+        r.write(&format!("{i}.bin"), data(4000 + i, (11 << 20) + 7));
+    }
+    r.dvc([
+        "remote",
+        "add",
+        "-d",
+        "storage",
+        "s3://bucket/data",
+        "--endpoint",
+        &s3.endpoint,
+    ]);
+    r.commit_all("four big files");
+    r.dvc(["push"]);
+    s3.faults.get_delay_ms.store(100, Ordering::SeqCst);
+    let before = s3.faults.ranged_gets.load(Ordering::SeqCst);
+    let out = r.dvc(["fsck", "--remote", "storage"]);
+    assert_eq!(
+        out.stderr,
+        "Checked 4 objects on remote 'storage': all good.\n"
+    );
+    assert_eq!(s3.faults.ranged_gets.load(Ordering::SeqCst) - before, 12);
+    let most = s3.faults.max_gets_in_flight.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&most), "{most} GETs in flight at once");
+}

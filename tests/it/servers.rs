@@ -413,6 +413,12 @@ pub(crate) struct S3Faults {
     /// Answer ListMultipartUploads with this status (501: a store without
     /// it, 403: a key not allowed it), when not 0.
     pub upload_listing_status: AtomicUsize,
+    /// Delay the answer to every GetObject by this many ms (so whatever
+    /// may overlap does).
+    pub get_delay_ms: AtomicUsize,
+    /// Most GetObject requests in flight at once.
+    pub max_gets_in_flight: AtomicUsize,
+    gets_in_flight: AtomicUsize,
 }
 
 /// Whether `req` is an UploadPart of part `n`.
@@ -424,6 +430,15 @@ fn is_part(req: &Request<Incoming>, n: usize) -> bool {
             .unwrap_or("")
             .split('&')
             .any(|kv| kv == format!("partNumber={n}"))
+}
+
+/// Whether `req` is a GetObject (a GET with no query: not a listing).
+fn is_object_get(req: &Request<Incoming>) -> bool {
+    req.method() == Method::GET
+        && req
+            .uri()
+            .query()
+            .is_none_or(|q| q.starts_with("x-id=GetObject"))
 }
 
 /// An S3 error answer with `status` and `code`.
@@ -695,7 +710,17 @@ impl S3Server {
                                     if hang > 0 && is_part(&req, hang) {
                                         tokio::time::sleep(Duration::from_secs(600)).await;
                                     }
-                                    hyper::service::Service::call(&service, req).await
+                                    if !is_object_get(&req) {
+                                        return hyper::service::Service::call(&service, req).await;
+                                    }
+                                    let f = &faults;
+                                    let now = f.gets_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                                    f.max_gets_in_flight.fetch_max(now, Ordering::SeqCst);
+                                    let delay = f.get_delay_ms.load(Ordering::SeqCst) as u64;
+                                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                                    let r = hyper::service::Service::call(&service, req).await;
+                                    f.gets_in_flight.fetch_sub(1, Ordering::SeqCst);
+                                    r
                                 })
                                 .await
                         }
