@@ -2,7 +2,9 @@
 # git-dvc remote benchmark: push, and fresh clone + pull, against a directory
 # remote (on the repos' filesystem, and on a tmpfs) and a local S3-compatible
 # server (s3s-fs), side by side with DVC, git-lfs (file:// remote only) and
-# the floor (cp; for S3, curl with no hashing). See
+# the floor (cp; for S3, curl with no hashing) and, for directory remotes,
+# the floor of a copy that is verified (cp+sha: `cp` beside `openssl dgst
+# -sha256` of the same files, on the other core). See
 # bench/README.md. Run bench/setup.sh once first, and for S3
 # bench/s3s-fs-install.sh (a patched s3s-fs) and `.venv/bin/pip install dvc-s3`.
 #
@@ -20,7 +22,8 @@
 #   BENCH_SMALL_KB   size of each scenario (b) file in KiB (default 64)
 #   BENCH_RUNS       hyperfine runs per measurement (default 3)
 #   BENCH_WARMUP     hyperfine warmup runs (default 0)
-#   BENCH_TOOLS      subset of "git-dvc git-lfs dvc floor"
+#   BENCH_TOOLS      subset of "git-dvc git-lfs dvc floor cp+sha" (cp+sha:
+#                    directory remotes only; not run by default)
 #   BENCH_SCENARIOS  subset of "a b"
 #   BENCH_REMOTES    subset of "dir tmpfs s3"
 #   BENCH_TMPFS_DIR  where the tmpfs remotes go (default /dev/shm/git-dvc-bench-remote)
@@ -80,7 +83,7 @@ done
 BIG_EACH_MB=$((BIG_MB / BIG_FILES))
 if [ "$BIG_FILES" = 1 ]; then BIG_DESC="one ${BIG_MB} MiB file"; else BIG_DESC="${BIG_FILES} files of ${BIG_EACH_MB} MiB"; fi
 for t in $TOOLS; do
-    case "$t" in git-dvc | git-lfs | dvc | floor) ;; *) die "unknown tool in BENCH_TOOLS: $t" ;; esac
+    case "$t" in git-dvc | git-lfs | dvc | floor | cp+sha) ;; *) die "unknown tool in BENCH_TOOLS: $t" ;; esac
 done
 for t in $REMOTES; do
     case "$t" in dir | tmpfs | s3) ;; *) die "unknown remote in BENCH_REMOTES: $t" ;; esac
@@ -288,6 +291,7 @@ push_cmd() { # tool scenario kind
         git-lfs) echo "cd $src && git lfs push --all origin main >/dev/null" ;; # --all: without it git-lfs skips what origin/main (already pushed, no LFS objects yet) reaches
         dvc) echo "cd $src && $DVC push -q" ;;
         floor) echo "cp -r $DATA/$2/. $(remote_dir floor "$3")/" ;;
+        cp+sha) echo "$(sha_all "$DATA/$2") & cp -r $DATA/$2/. $(remote_dir "$1" "$3")/; wait" ;;
     esac
 }
 
@@ -311,7 +315,14 @@ clone_cmd() { # tool kind
         git-dvc | git-lfs) echo "git clone -q $origin $c" ;;
         dvc) echo "git clone -q $origin $c && cd $c && $DVC pull -q" ;;
         floor) echo "cp -r $(remote_dir floor "$2") $c" ;;
+        cp+sha) echo "$(sha_all "$(remote_dir "$1" "$2")") & cp -r $(remote_dir "$1" "$2") $c; wait" ;;
     esac
+}
+
+is_floor() { [ "$1" = floor ] || [ "$1" = cp+sha ]; } # tool: moves files, keeps no repo
+
+sha_all() { # dir: a command hashing every file under it, as one process (the copy has the other core)
+    echo "find $1 -type f -exec openssl dgst -sha256 {} + >/dev/null"
 }
 
 count_objects() { # dir: regular files under it, ignoring s3s-fs / tool side files
@@ -328,7 +339,7 @@ tool_setup() { # scenario kind tool: the tool's source repo
     fi
     scen_push="$label, $kind: push"
     scen_clone="$label, $kind: clone+pull"
-    if [ "$tool" != floor ] && ! setup_step "$s $kind $tool source repo" "$(source_setup "$tool" "$kind" "$s")"; then
+    if ! is_floor "$tool" && ! setup_step "$s $kind $tool source repo" "$(source_setup "$tool" "$kind" "$s")"; then
         printf '%s\t%s\tFAILED\t%s\n' "$scen_push" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
         printf '%s\t%s\tFAILED\t%s\n' "$scen_clone" "$tool" "source repo setup failed (see log above)" >>"$RES/time.tsv"
         return 1
@@ -348,7 +359,7 @@ pushed_check() { # kind tool: the remote holds what the push should leave
 
 cloned_check() { # scenario tool: the clone holds the data, and Git sees it clean
     local c="$WORK/$2-clone" got msg="" st
-    if [ "$2" = floor ]; then
+    if is_floor "$2"; then
         got=$(count_objects "$c")
         if [ "$got" = "$want" ]; then check "$2" "$scen_clone" ok "copy holds $got files"; else check "$2" "$scen_clone" bad "COPY HOLDS $got FILES, expected $want"; fi
         return
@@ -415,6 +426,9 @@ for s in $SCENARIOS; do
             if [ "$kind" = s3 ] && [ "$tool" = git-lfs ]; then
                 continue # git-lfs speaks only to an LFS server (or file://)
             fi
+            if [ "$kind" = s3 ] && [ "$tool" = cp+sha ]; then
+                continue # a directory remote's floor
+            fi
             if [ "$INTERLEAVE" = 1 ]; then
                 if tool_setup "$s" "$kind" "$tool"; then tools+=("$tool"); fi
             else
@@ -460,6 +474,8 @@ echo "scenarios: '$SCENARIOS' (a: $BIG_DESC; b: ${SMALL_N} files x ${SMALL_KB} K
 echo "push: the tool's push of the committed data into an empty remote (floor: cp -r of the data into a directory, curl for S3)."
 echo "clone+pull: git-dvc, git-lfs: 'git clone' alone (the smudge filter fetches); dvc: 'git clone' + 'dvc pull';"
 echo "            floor: cp -r of the directory remote; for S3, curl PUT / GET of each file, 32 at a time, hashing nothing."
+echo "cp+sha (dir, tmpfs): the floor's cp -r with 'openssl dgst -sha256' of the same files beside it (the least a copy that is"
+echo "            verified costs on two cores; git-dvc hashes what leaves and what enters the cache, DVC and git-lfs do not)."
 echo "            git-lfs: directory (file://) remote only."
 echo "dir: directory remote on the repos' filesystem; tmpfs: directory remote on $TMPFS_DIR (another filesystem:"
 echo "     no hard links); s3: s3s-fs on 127.0.0.1 (its root on the repos' filesystem)."
