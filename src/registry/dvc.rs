@@ -403,6 +403,12 @@ impl Remote for DvcObjects {
         }
         Ok(size)
     }
+    /// One streamed GET of the DVC remote, whatever the size: what one
+    /// request costs there (four to a static web server, whose queue of
+    /// waiting connections may be short).
+    fn slots_for(&self, _size: u64) -> usize {
+        self.inner.slots_for(0)
+    }
     async fn upload(&self, _: &Oid, _: u64, _: &Cache) -> Result<(), RemoteError> {
         Err(RemoteError::ReadOnly {
             remote: self.name().to_string(),

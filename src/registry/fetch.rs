@@ -105,7 +105,7 @@ pub fn prepare(
     let got = fetch_dvc_objects(&entries, &need_remote, cache, jobs)?;
     let mut md5_of = BTreeMap::new();
     for e in &mut entries {
-        if let EntryKind::Dvc { md5, .. } = &e.kind {
+        if let EntryKind::Dvc { md5 } = &e.kind {
             md5_of.insert(e.rel.clone(), md5.clone());
             e.kind = EntryKind::Data(got[md5]);
         }
@@ -179,7 +179,7 @@ fn dvc_entries(
                 };
                 entries.push(Entry {
                     rel: join(&base, &rel),
-                    kind: EntryKind::Dvc { md5, size: None },
+                    kind: EntryKind::Dvc { md5 },
                 });
             }
         } else {
@@ -190,7 +190,6 @@ fn dvc_entries(
                 rel: base,
                 kind: EntryKind::Dvc {
                     md5: out.md5.clone(),
-                    size: out.size,
                 },
             });
         }
@@ -229,28 +228,27 @@ fn fetch_dvc_objects(
     cache: &Cache,
     jobs: usize,
 ) -> Result<HashMap<String, Pointer>> {
-    let mut md5s: Vec<(String, Option<u64>)> = entries
+    let mut md5s: Vec<String> = entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Dvc { md5, size } => Some((md5.clone(), *size)),
+            EntryKind::Dvc { md5 } => Some(md5.clone()),
             _ => None,
         })
         .collect();
     md5s.sort();
-    md5s.dedup_by(|a, b| a.0 == b.0);
+    md5s.dedup();
     let mut got: HashMap<String, Pointer> = HashMap::new();
     if !md5s.is_empty() {
         let r = need_remote()?;
-        // A file's output says its size; a directory's entries do not, and
-        // each of those counts as one request.
-        let slots = |(_, size): &(String, Option<u64>)| r.slots_for(size.unwrap_or(0));
-        let results = crate::transfer::each(jobs, md5s, false, slots, |(md5, _)| {
+        // Each object is one streamed GET (`get_raw`), whatever its size.
+        let one_request = |_: &String| r.slots_for(0);
+        let results = crate::transfer::each(jobs, md5s, false, one_request, |md5| {
             let (r, cache) = (r.clone(), cache.clone());
             async move {
                 crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
             }
         });
-        for ((md5, _), res) in results {
+        for (md5, res) in results {
             let (oid, size) = res?;
             if size == 0 {
                 return Err(RegistryError::EmptyDvcObject { md5 }.into());

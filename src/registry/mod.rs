@@ -50,10 +50,6 @@ pub enum EntryKind {
     Dvc {
         /// md5 hex.
         md5: String,
-        /// Bytes, where the `.dvc` file or `dvc.lock` says (a directory's
-        /// manifest does not): only what its download weighs in the
-        /// transfer budget, so never trusted further.
-        size: Option<u64>,
     },
     /// A plain Git blob, copied as it is.
     Blob {

@@ -90,7 +90,7 @@ pub fn write_output(
                     )?;
                 }
             }
-            EntryKind::Dvc { md5, .. } => {
+            EntryKind::Dvc { md5 } => {
                 return Err(RegistryError::NotFetched {
                     md5: md5.clone(),
                     path: dest.display().to_string(),

@@ -6,8 +6,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use crate::harness::{Env, sha256};
+use crate::servers::HttpServer;
 
 const MODEL_SHA: &str = "646be5dba57ecd1ca1b2ab10fef93b6948331b00a2480bf09ec7e41957d40144";
 
@@ -177,4 +179,40 @@ fn dvc_objects_with_the_wrong_md5_are_refused() {
         out.stderr
     );
     assert!(!out_dir.join("model.bin").exists());
+}
+
+/// A clone of a project that imported DVC data fetches it from the DVC
+/// remote, one GET per object, each weighed as one request there: over a
+/// static web server with `jobs = 4`, one at a time (a request to a web
+/// server takes four slots), as for the server's own objects. Before, each
+/// took one slot, and four went at once.
+#[test]
+fn a_clone_fetches_dvc_objects_over_http_within_the_budget() {
+    let env = Env::new();
+    let project = dvc_project(&env, "remote");
+    let http = HttpServer::start(&env.root().join("remote"));
+    env.user_config("[transfer]\njobs = 4\n");
+    let p = env.repo("consumer");
+    p.dvc([
+        "import",
+        project.to_str().unwrap(),
+        "data/images",
+        "--rev",
+        "v1",
+    ]);
+    let record = p.path.join("images.import.toml");
+    let rec = fs::read_to_string(&record).unwrap();
+    let dir = format!("\"{}\"", env.root().join("remote").display());
+    let served = rec.replace(&dir, &format!("\"{}\"", http.url));
+    assert_ne!(served, rec, "the record names the remote {dir}: {rec}");
+    fs::write(&record, served).unwrap();
+    p.commit_all("images v1, their DVC remote served over HTTP");
+    http.faults.delay_ms.store(50, Ordering::SeqCst);
+    let out = env.ok(env.root(), "git", ["clone", "-q", "consumer", "fresh"]);
+    assert_eq!(out.stderr, "");
+    let c = env.at(env.root().join("fresh"));
+    assert_eq!(c.read("images/cats/3.txt"), b"purr\n");
+    assert_eq!(c.status(), "");
+    assert_eq!(http.faults.gets.load(Ordering::SeqCst), 5);
+    assert_eq!(http.faults.max_in_flight.load(Ordering::SeqCst), 1);
 }
