@@ -145,9 +145,29 @@ impl S3Remote {
                 let status = se.raw().status().as_u16();
                 let code = se.err().code().unwrap_or("");
                 let msg = se.err().message().unwrap_or("");
-                let message = format!("{what}: {status} {code} {msg}")
-                    .trim_end()
-                    .to_string();
+                // The answer to a HEAD has no body, so no code: the status
+                // line is all there is.
+                let reason = if code.is_empty() && msg.is_empty() {
+                    bodyless_reason(status)
+                } else {
+                    ""
+                };
+                let mut message = format!("{what}: {status} {code} {msg}{reason}")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                // S3 names the bucket's region when a request went to
+                // another one (301, or 400 for a signature of the wrong
+                // region): the one fix worth saying.
+                let there = se.raw().headers().get("x-amz-bucket-region");
+                if let Some(there) = there
+                    .filter(|r| matches!(status, 301 | 400) && self.region.as_deref() != Some(*r))
+                {
+                    message.push_str(&format!(
+                        " (bucket '{}' is in region '{there}': git dvc remote set {} region {there})",
+                        self.bucket, self.name
+                    ));
+                }
                 if status >= 500 || status == 429 || code == "SlowDown" {
                     RemoteError::Transient { remote, message }
                 } else if status == 401 || status == 403 {
@@ -733,5 +753,19 @@ impl Remote for S3Remote {
     async fn list(&self) -> Result<Vec<(Oid, Option<u64>)>, RemoteError> {
         let (found, _) = self.list_keys("", None).await?;
         Ok(found.into_iter().map(|(o, n)| (o, Some(n))).collect())
+    }
+}
+
+/// The reason phrase of a status S3 answers without a body (a HEAD's
+/// error), so the message says more than a number.
+fn bodyless_reason(status: u16) -> &'static str {
+    match status {
+        301 => " Moved Permanently",
+        307 => " Temporary Redirect",
+        400 => " Bad Request",
+        403 => " Forbidden",
+        404 => " Not Found",
+        405 => " Method Not Allowed",
+        _ => "",
     }
 }

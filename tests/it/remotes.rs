@@ -616,3 +616,41 @@ fn missing_s3_credentials_are_named_in_one_line() {
     assert!(started.elapsed().as_secs() < 5, "a refusal is not retried");
     assert!(s3.objects("bucket/x").is_empty());
 }
+
+/// A bucket in another region than the one asked: S3 answers a HEAD with
+/// a bare 301 and the bucket's region in a header. The error says the
+/// status in words and the one command that fixes it, and is not retried.
+#[test]
+fn a_bucket_in_another_region_is_named_with_the_fix() {
+    let env = Env::new();
+    let s3 = S3Server::start(&env.root().join("s3"), "bucket");
+    env.s3_credentials(S3_SECRET);
+    let v = data(7, 100);
+    let r = one_file_for_s3(&env, &s3, &v);
+    *s3.faults.bucket_region.lock().unwrap() = Some("eu-west-3".into());
+    let started = std::time::Instant::now();
+    let out = r.dvc_run(["push"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: remote 'storage': look up {}: 301 Moved Permanently \
+             (bucket 'bucket' is in region 'eu-west-3': git dvc remote set storage region eu-west-3) (a.bin)\n\
+             git-dvc: error: 1 of 1 objects failed to transfer (remote 'storage')\n",
+            sha256(&v)
+        )
+    );
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "a wrong region is not retried"
+    );
+    // Set as it says, the region is no longer the complaint.
+    r.dvc(["remote", "set", "storage", "region", "eu-west-3"]);
+    let out = r.dvc_run(["push"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(": 301 Moved Permanently (a.bin)"),
+        "{}",
+        out.stderr
+    );
+}

@@ -413,6 +413,9 @@ pub(crate) struct S3Faults {
     /// Answer ListMultipartUploads with this status (501: a store without
     /// it, 403: a key not allowed it), when not 0.
     pub upload_listing_status: AtomicUsize,
+    /// Answer every request as S3 does one sent to another region than
+    /// its bucket's: 301, naming this region in `x-amz-bucket-region`.
+    pub bucket_region: std::sync::Mutex<Option<String>>,
     /// Delay the answer to every GetObject by this many ms (so whatever
     /// may overlap does).
     pub get_delay_ms: AtomicUsize,
@@ -456,6 +459,12 @@ fn s3_error(status: StatusCode, code: &str) -> Response<s3s::Body> {
 fn s3_fault(req: &Request<Incoming>, f: &S3Faults) -> Option<Response<s3s::Body>> {
     let query = req.uri().query().unwrap_or("");
     let fail = || Some(s3_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"));
+    if let Some(region) = f.bucket_region.lock().unwrap().clone() {
+        let mut r = s3_error(StatusCode::MOVED_PERMANENTLY, "PermanentRedirect");
+        r.headers_mut()
+            .insert("x-amz-bucket-region", region.parse().unwrap());
+        return Some(r);
+    }
     let listing = f.upload_listing_status.load(Ordering::SeqCst);
     if listing != 0
         && req.method() == Method::GET
