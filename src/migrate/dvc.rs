@@ -259,7 +259,7 @@ impl Converter for DvcConverter {
             for out in &meta.outs {
                 if ctx.is_head {
                     stats.found += 1;
-                    stats.found_bytes += out.size.unwrap_or(0);
+                    stats.found_bytes = stats.found_bytes.saturating_add(out.size.unwrap_or(0));
                 }
                 patterns.push(pattern(&out.path, out.is_dir()));
                 let (parent, name) = match out.path.rsplit_once('/') {

@@ -219,7 +219,7 @@ impl Converter for LfsConverter {
             };
             if ctx.is_head {
                 stats.found += 1;
-                stats.found_bytes += size;
+                stats.found_bytes = stats.found_bytes.saturating_add(size);
             }
             if ctx.dry_run {
                 edits.push(Edit::delete(path));
@@ -228,7 +228,7 @@ impl Converter for LfsConverter {
             stats.objects.insert(oid, size);
             if ctx.is_head {
                 stats.files += 1;
-                stats.bytes += size;
+                stats.bytes = stats.bytes.saturating_add(size);
             }
             edits.push(Edit {
                 path,

@@ -462,11 +462,11 @@ impl S3Remote {
             else {
                 return bytes;
             };
-            bytes += page
+            bytes = page
                 .parts()
                 .iter()
                 .filter_map(|p| p.size().and_then(|n| u64::try_from(n).ok()))
-                .sum::<u64>();
+                .fold(bytes, u64::saturating_add);
             marker = page.next_part_number_marker().map(str::to_string);
             if !page.is_truncated().unwrap_or(false) || marker.is_none() {
                 return bytes;
@@ -716,7 +716,7 @@ impl Remote for S3Remote {
     /// [`STALE_UPLOAD`]); counts them and the bytes their parts held.
     async fn remove_stale_temps(&self) -> Result<(usize, u64), RemoteError> {
         let client = self.client().await;
-        let (mut files, mut bytes) = (0, 0);
+        let (mut files, mut bytes) = (0, 0u64);
         let stale = match self.stale_uploads().await {
             Ok(stale) => stale,
             // A key allowed to push and delete but not to list uploads:
@@ -740,7 +740,7 @@ impl Remote for S3Remote {
             match aborted {
                 Ok(_) => {
                     files += 1;
-                    bytes += held;
+                    bytes = bytes.saturating_add(held);
                 }
                 // Finished or aborted meanwhile by someone else.
                 Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchUpload") => {}

@@ -192,7 +192,7 @@ impl Transfer {
         let bar = Progress::new(
             "Downloading",
             todo.len() as u64,
-            todo.iter().map(|p| p.size).sum(),
+            total(todo.iter().map(|p| p.size)),
         );
         let slots = |p: &Pointer| self.remote.slots_for(p.size);
         let results = self.each(todo, false, slots, |p| {
@@ -258,7 +258,7 @@ impl Transfer {
         let bar = Progress::new(
             "Uploading",
             todo.len() as u64,
-            todo.iter().map(|p| p.size).sum(),
+            total(todo.iter().map(|p| p.size)),
         );
         let slots = |p: &Pointer| self.remote.slots_for(p.size);
         let results = self.each(todo, false, slots, |p| {
@@ -381,7 +381,7 @@ impl Transfer {
         let bar = Progress::new(
             "Verifying",
             objects.len() as u64,
-            objects.iter().filter_map(|(_, n)| *n).sum(),
+            total(objects.iter().filter_map(|(_, n)| *n)),
         );
         let slots = |(_, size): &(Oid, Option<u64>)| match size {
             Some(n) => self.remote.slots_for(*n),
@@ -402,6 +402,13 @@ impl Transfer {
             .filter_map(|((oid, _), r)| r.err().map(|e| (oid, e)))
             .collect())
     }
+}
+
+/// The bytes of objects in all, for a progress line. Sizes come from
+/// committed pointers and remote listings, hostile until an object is
+/// checked: the sum of two enormous ones saturates instead of overflowing.
+fn total(sizes: impl Iterator<Item = u64>) -> u64 {
+    sizes.fold(0, u64::saturating_add)
 }
 
 #[cfg(test)]

@@ -244,3 +244,44 @@ impl crate::harness::Repo<'_> {
         self.git(["commit", "-q", "--allow-empty", "-m", "init"]);
     }
 }
+
+/// Pointers naming the largest sizes a pointer may give (committed as they
+/// are: a pointer cleans to itself) are fetched like any other: each is
+/// missing from the remote, and the totals of sizes no machine holds do
+/// not overflow.
+#[test]
+fn pointers_of_enormous_sizes_are_missing_objects_not_a_panic() {
+    let env = Env::new();
+    let r = env.repo("p");
+    r.dvc(["track", "*.bin"]);
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    for (name, oid) in [("a.bin", &a), ("b.bin", &b)] {
+        r.write(
+            name,
+            format!(
+                "version = \"git-dvc/1\"\noid = \"sha256:{oid}\"\nsize = {}\n",
+                u64::MAX
+            )
+            .as_bytes(),
+        );
+    }
+    let store = env.root().join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    r.dvc(["remote", "add", "-d", "storage", store.to_str().unwrap()]);
+    r.commit_all("two enormous pointers");
+    let out = r.dvc_run(["fetch"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let mut lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines.pop(),
+        Some("git-dvc: error: 2 of 2 objects failed to transfer (remote 'storage')")
+    );
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        [
+            format!("git-dvc: error: object {a} is not on remote 'storage' (a.bin)"),
+            format!("git-dvc: error: object {b} is not on remote 'storage' (b.bin)"),
+        ]
+    );
+}
