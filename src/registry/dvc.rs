@@ -388,7 +388,14 @@ impl Remote for DvcObjects {
     async fn contains(&self, oid: &Oid, _size: Option<u64>) -> Result<bool, RemoteError> {
         Ok(self.md5_of.contains_key(oid))
     }
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+    /// The DVC remote's answer is checked by both hashes, not by size (an
+    /// import records none for a directory's files).
+    async fn download(
+        &self,
+        oid: &Oid,
+        _size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
         let md5 = self.md5_of.get(oid).ok_or(RemoteError::NotFound {
             oid: *oid,
             remote: self.name().to_string(),

@@ -85,7 +85,12 @@ impl DirRemote {
             })
     }
 
-    fn download_blocking(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+    fn download_blocking(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
         let path = self.path(oid);
         let mut file = match fs::File::open(&path) {
             Ok(f) => f,
@@ -101,6 +106,14 @@ impl DirRemote {
             .metadata()
             .map_err(|e| self.failed("cannot stat", &path, e))?
             .len();
+        if let Some(expected) = size.filter(|s| *s != len) {
+            return Err(RemoteError::WrongSize {
+                oid: *oid,
+                remote: self.name.clone(),
+                expected,
+                answered: len,
+            });
+        }
         if len > IN_MEMORY {
             return cache
                 .insert_copy_verified(oid, &file, len)
@@ -258,14 +271,24 @@ impl Remote for DirRemote {
         }
     }
 
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
+    async fn download(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
         let (oid, cache) = (*oid, cache.clone());
-        self.blocking(move |r| r.download_blocking(&oid, &cache))
+        self.blocking(move |r| r.download_blocking(&oid, size, &cache))
             .await
     }
 
-    fn download_here(&self, oid: &Oid, cache: &Cache) -> Option<Result<u64, RemoteError>> {
-        Some(self.download_blocking(oid, cache))
+    fn download_here(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Option<Result<u64, RemoteError>> {
+        Some(self.download_blocking(oid, size, cache))
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {

@@ -185,8 +185,13 @@ impl Remote for HttpRemote {
         HTTP_SLOTS * parts::requests_for(self.parts, size)
     }
 
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        parts::download(self, oid, cache, self.parts).await
+    async fn download(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
+        parts::download(self, oid, size, cache, self.parts).await
     }
 
     async fn upload(&self, oid: &Oid, size: u64, cache: &Cache) -> Result<(), RemoteError> {

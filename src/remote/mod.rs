@@ -58,6 +58,21 @@ pub enum RemoteError {
         /// What the bytes hashed to.
         actual: Oid,
     },
+    /// The remote answered another size than the object's: refused at
+    /// once, before a wrong (or endless) answer fills the disk.
+    #[error(
+        "remote '{remote}' answered {answered} bytes for object {oid} of {expected}; nothing was stored"
+    )]
+    WrongSize {
+        /// The object asked for.
+        oid: Oid,
+        /// The remote.
+        remote: String,
+        /// The object's size, as its pointer (or the remote's listing) says.
+        expected: u64,
+        /// What the remote's answer announced, or held when it ran over.
+        answered: u64,
+    },
     /// Writing to a read-only remote.
     #[error("remote '{remote}' is read-only: objects cannot be uploaded to it")]
     ReadOnly {
@@ -187,7 +202,16 @@ pub trait Remote: Send + Sync {
     }
 
     /// Downloads the object into `cache`, verifying it; returns its size.
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError>;
+    /// `size` is what the object's pointer says, when known: an answer
+    /// that announces another size, or runs past it, is refused as soon as
+    /// it does ([`RemoteError::WrongSize`]), not after it has filled a
+    /// temp file and failed its hash.
+    async fn download(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError>;
 
     /// [`Remote::download`] on the calling thread, for a backend whose
     /// download is local disk work (a directory). A clone's delayed
@@ -195,8 +219,13 @@ pub trait Remote: Send + Sync {
     /// object is then not handed to a blocking pool and back, three
     /// thread wakeups that cost as much as the copy. `None`: the backend
     /// has no such path.
-    fn download_here(&self, oid: &Oid, cache: &Cache) -> Option<Result<u64, RemoteError>> {
-        let _ = (oid, cache);
+    fn download_here(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Option<Result<u64, RemoteError>> {
+        let _ = (oid, size, cache);
         None
     }
 
@@ -326,12 +355,22 @@ impl Remote for ReadOnly {
         self.0.slots_for(size)
     }
 
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        self.0.download(oid, cache).await
+    async fn download(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
+        self.0.download(oid, size, cache).await
     }
 
-    fn download_here(&self, oid: &Oid, cache: &Cache) -> Option<Result<u64, RemoteError>> {
-        self.0.download_here(oid, cache)
+    fn download_here(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Option<Result<u64, RemoteError>> {
+        self.0.download_here(oid, size, cache)
     }
 
     async fn upload(&self, _oid: &Oid, _size: u64, _cache: &Cache) -> Result<(), RemoteError> {

@@ -81,7 +81,7 @@ where
 /// but the last.
 pub(crate) fn split(total: u64, size: u64) -> impl Iterator<Item = Range<u64>> {
     let size = size.max(1);
-    (0..total.div_ceil(size)).map(move |i| i * size..total.min((i + 1) * size))
+    (0..total.div_ceil(size)).map(move |i| i * size..total.min((i + 1).saturating_mul(size)))
 }
 
 /// Requests in flight for an object of `size` bytes split as `parts` says
@@ -99,10 +99,13 @@ pub(crate) fn requests_for(parts: Parts, size: u64) -> usize {
 
 /// Downloads object `oid` into `cache` from `r`, in parts when it is larger
 /// than `parts.size` and the server honours ranges; verified before it is
-/// stored. Returns its size.
+/// stored. Returns its size. `size` (the pointer's, when known) is checked
+/// against the size the first answer announces, and bounds what a body may
+/// hold: a wrong or endless answer stops there.
 pub(crate) async fn download<R: RangedGet + ?Sized>(
     r: &R,
     oid: &Oid,
+    size: Option<u64>,
     cache: &Cache,
     parts: Parts,
 ) -> Result<u64, RemoteError> {
@@ -111,12 +114,29 @@ pub(crate) async fn download<R: RangedGet + ?Sized>(
         RemoteError::KeyNotFound { remote, .. } => RemoteError::NotFound { oid: *oid, remote },
         e => e,
     };
+    let wrong_size = |answered| RemoteError::WrongSize {
+        oid: *oid,
+        remote: r.name().to_string(),
+        expected: size.unwrap_or(0),
+        answered,
+    };
+    let announced = |n: u64| match size {
+        Some(s) if s != n => Err(wrong_size(n)),
+        _ => Ok(()),
+    };
     let (total, first) = match r.get_range(&key, 0..parts.size).await.map_err(not_found)? {
-        Reply::Whole { len, body } => return download_whole(r, oid, cache, len, body).await,
-        Reply::Part { total, body } if total <= parts.size => {
-            return download_whole(r, oid, cache, Some(total), body).await;
+        Reply::Whole { len, body } => {
+            len.map_or(Ok(()), announced)?;
+            return download_whole(r, oid, size, cache, len, body).await;
         }
-        Reply::Part { total, body } => (total, body),
+        Reply::Part { total, body } if total <= parts.size => {
+            announced(total)?;
+            return download_whole(r, oid, size, cache, Some(total), body).await;
+        }
+        Reply::Part { total, body } => {
+            announced(total)?;
+            (total, body)
+        }
     };
     let w = cache.ranged_writer(oid)?;
     // The first part's answer is in hand: its first attempt uses it.
@@ -174,17 +194,28 @@ pub(crate) async fn download<R: RangedGet + ?Sized>(
 }
 
 /// Streams one body, the whole object, into a new cache object hashed on
-/// the way.
+/// the way; one that runs past `size` (the pointer's) stops there.
 async fn download_whole<R: Remote + ?Sized>(
     r: &R,
     oid: &Oid,
+    size: Option<u64>,
     cache: &Cache,
     len: Option<u64>,
     mut body: Body,
 ) -> Result<u64, RemoteError> {
     use std::io::Write;
     let mut w = cache.writer_for(oid)?;
+    let limit = size.or(len);
     while let Some(chunk) = body.try_next().await? {
+        let held = w.len().saturating_add(chunk.len() as u64);
+        if let Some(expected) = limit.filter(|l| held > *l) {
+            return Err(RemoteError::WrongSize {
+                oid: *oid,
+                remote: r.name().to_string(),
+                expected,
+                answered: held,
+            });
+        }
         w.write_all(&chunk).map_err(sink_err)?;
     }
     if let Some(len) = len.filter(|l| *l != w.len()) {

@@ -616,8 +616,13 @@ impl Remote for S3Remote {
         }
     }
 
-    async fn download(&self, oid: &Oid, cache: &Cache) -> Result<u64, RemoteError> {
-        parts::download(self, oid, cache, self.parts).await
+    async fn download(
+        &self,
+        oid: &Oid,
+        size: Option<u64>,
+        cache: &Cache,
+    ) -> Result<u64, RemoteError> {
+        parts::download(self, oid, size, cache, self.parts).await
     }
 
     /// A multipart upload hashes the object while its parts go up, and

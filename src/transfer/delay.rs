@@ -147,11 +147,12 @@ impl Worker {
         self.cache.want_twin(&oid);
         // A transient failure on the thread's own path gets the async
         // path's retries with backoff.
-        let r = match remote.download_here(&oid, &self.cache) {
+        let size = Some(pointer.size);
+        let r = match remote.download_here(&oid, size, &self.cache) {
             Some(r) if !r.as_ref().is_err_and(RemoteError::is_transient) => r,
             _ => self
                 .rt
-                .block_on(with_retries(|| remote.download(&oid, &self.cache))),
+                .block_on(with_retries(|| remote.download(&oid, size, &self.cache))),
         };
         match (&r, &self.landed) {
             (Ok(_), Some(f)) => f(&path),
@@ -335,9 +336,9 @@ impl DelayFetcher {
         let Some(remote) = self.remote_for(path) else {
             return;
         };
-        let r = self
-            .rt
-            .block_on(with_retries(|| remote.download(&pointer.oid, &self.cache)));
+        let r = self.rt.block_on(with_retries(|| {
+            remote.download(&pointer.oid, Some(pointer.size), &self.cache)
+        }));
         if let Err(e) = r {
             self.failures.push((path.to_string(), e));
         }

@@ -198,7 +198,7 @@ impl Transfer {
         let results = self.each(todo, false, slots, |p| {
             let (remote, cache, bar) = (self.remote.clone(), self.cache.clone(), bar.clone());
             async move {
-                let r = with_retries(|| remote.download(&p.oid, &cache)).await;
+                let r = with_retries(|| remote.download(&p.oid, Some(p.size), &cache)).await;
                 bar.object_done(p.size);
                 r
             }
@@ -390,7 +390,7 @@ impl Transfer {
         let results = self.each(objects.to_vec(), true, slots, |(oid, size)| {
             let (remote, cache, bar) = (self.remote.clone(), cache.clone(), bar.clone());
             async move {
-                let r = with_retries(|| remote.download(&oid, &cache)).await;
+                let r = with_retries(|| remote.download(&oid, size, &cache)).await;
                 let _ = cache.remove(&oid);
                 bar.object_done(size.unwrap_or(0));
                 r

@@ -135,3 +135,63 @@ fn an_s3_remote_serving_wrong_bytes_is_refused_and_nothing_is_stored() {
     assert_eq!(cached.len(), 24, "{cached:?}");
     assert!(!cached.iter().any(|c| c.contains(&oid[2..])), "{cached:?}");
 }
+
+/// A remote whose copy of an object has another size than its pointer says
+/// (it grew on the server, or the answer would never end): the first answer
+/// that announces it is refused, without retries, before a byte is
+/// written. Over HTTP, a small object and a big one cost one GET each; a
+/// directory's file is refused on its size alone.
+#[test]
+fn an_answer_of_the_wrong_size_is_refused_before_it_is_written() {
+    let env = Env::new();
+    let store = env.root().join("store");
+    let http = HttpServer::start(&store);
+    let origin = committed(&env, &http.url, &[]);
+    origin.dvc(["push"]);
+    origin.dvc(["remote", "add", "plain", store.to_str().unwrap()]);
+    let files = dataset();
+    let mut grown = Vec::new();
+    for (path, bytes) in [&files[3], &files[24]] {
+        let oid = sha256(bytes);
+        let stored = store.join(&oid[..2]).join(&oid[2..]);
+        let mut more = fs::read(&stored).unwrap();
+        more.extend(data(7, 1 << 20));
+        fs::write(&stored, &more).unwrap();
+        grown.push(format!(
+            "answered {} bytes for object {oid} of {}; nothing was stored ({path})",
+            more.len(),
+            bytes.len()
+        ));
+    }
+    for remote in ["storage", "plain"] {
+        fs::remove_dir_all(origin.cache()).unwrap();
+        http.faults.gets.store(0, Ordering::SeqCst);
+        let out = origin.dvc_run(["fetch", remote]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let (mut refused, rest): (Vec<&str>, Vec<&str>) =
+            out.stderr.lines().partition(|l| l.contains(" answered "));
+        refused.sort_unstable();
+        let want: Vec<String> = grown
+            .iter()
+            .map(|g| format!("git-dvc: error: remote '{remote}' {g}"))
+            .collect();
+        assert_eq!(refused, want);
+        assert_eq!(
+            rest,
+            [
+                format!("Downloaded 23 objects (250.5 KiB) from '{remote}'."),
+                format!("git-dvc: error: 2 of 25 objects failed to transfer (remote '{remote}')"),
+            ]
+        );
+        let mut cached = Vec::new();
+        walk(&origin.cache(), &origin.cache(), &mut cached);
+        assert_eq!(
+            cached.len(),
+            23,
+            "nothing else, not even a temp: {cached:?}"
+        );
+        // Over HTTP: one GET for each object, the two refused included.
+        let gets = if remote == "storage" { 25 } else { 0 };
+        assert_eq!(http.faults.gets.load(Ordering::SeqCst), gets);
+    }
+}
