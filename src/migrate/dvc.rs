@@ -118,7 +118,7 @@ impl DvcConverter {
         }
         let mut last = String::new();
         for s in &self.sources {
-            match crate::runtime::block_on(dvcfmt::fetch_md5(s.as_ref(), md5, &self.cache)) {
+            match crate::runtime::block_on(dvcfmt::fetch_md5(s.as_ref(), md5, None, &self.cache)) {
                 Ok(got) => {
                     self.by_md5.insert(md5.to_string(), got);
                     return Ok(got);
@@ -154,7 +154,7 @@ impl DvcConverter {
         let results: Vec<(String, Option<(Oid, u64)>)> = crate::runtime::block_on(
             futures_util::stream::iter(todo.into_iter().map(|(_, md5)| async move {
                 for s in sources {
-                    if let Ok(got) = dvcfmt::fetch_md5(s.as_ref(), &md5, cache).await {
+                    if let Ok(got) = dvcfmt::fetch_md5(s.as_ref(), &md5, None, cache).await {
                         return (md5, Some(got));
                     }
                 }

@@ -284,25 +284,64 @@ impl Write for Md5Tee<'_> {
     }
 }
 
+/// A writer that takes at most `left` bytes more, then refuses.
+struct Capped<W> {
+    inner: W,
+    left: Option<u64>,
+}
+
+impl<W: Write> Write for Capped<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(left) = self.left.as_mut() {
+            if buf.len() as u64 >= *left {
+                *left = 0;
+                return Err(std::io::Error::other("the answer runs past its size"));
+            }
+            *left -= buf.len() as u64;
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Downloads the object with `md5` (DVC 3 key first, then DVC 2's),
-/// verifies its md5, and stores it in `cache` under its sha256.
+/// verifies its md5, and stores it in `cache` under its sha256. With
+/// `size` (known where the object's pointer gives it), an answer that runs
+/// past it stops there.
 pub async fn fetch_md5(
     remote: &dyn Remote,
     md5: &str,
+    size: Option<u64>,
     cache: &Cache,
 ) -> Result<(Oid, u64), RemoteError> {
     let mut last = None;
     for key in keys(md5) {
         let mut w = cache.writer()?;
-        let mut tee = Md5Tee {
-            inner: &mut w,
-            md5: md5::Md5::new(),
+        let mut capped = Capped {
+            inner: Md5Tee {
+                inner: &mut w,
+                md5: md5::Md5::new(),
+            },
+            left: size.map(|s| s.saturating_add(1)),
         };
-        match remote.get_raw(&key, &mut tee).await {
+        let got = remote.get_raw(&key, &mut capped).await;
+        if capped.left == Some(0) {
+            return Err(RemoteError::Failed {
+                remote: remote.name().to_string(),
+                message: format!(
+                    "object {key} runs past its {} bytes: refused, nothing stored",
+                    size.unwrap_or(0)
+                ),
+            });
+        }
+        let tee = capped.inner;
+        match got {
             Ok(_) => {
                 let got = hex(&tee.md5.finalize());
                 if got != md5.trim_end_matches(".dir") {
@@ -327,7 +366,7 @@ pub async fn manifest(
     md5: &str,
     cache: &Cache,
 ) -> Result<Vec<(String, String)>, Error> {
-    let (oid, size) = fetch_md5(remote, md5, cache)
+    let (oid, size) = fetch_md5(remote, md5, None, cache)
         .await
         .map_err(RegistryError::from)?;
     parse_manifest(cache, &oid, size, md5)
@@ -388,19 +427,19 @@ impl Remote for DvcObjects {
     async fn contains(&self, oid: &Oid, _size: Option<u64>) -> Result<bool, RemoteError> {
         Ok(self.md5_of.contains_key(oid))
     }
-    /// The DVC remote's answer is checked by both hashes, not by size (an
-    /// import records none for a directory's files).
+    /// The DVC remote's answer is checked by both hashes, and stopped
+    /// where it runs past the pointer's size.
     async fn download(
         &self,
         oid: &Oid,
-        _size: Option<u64>,
+        size: Option<u64>,
         cache: &Cache,
     ) -> Result<u64, RemoteError> {
         let md5 = self.md5_of.get(oid).ok_or(RemoteError::NotFound {
             oid: *oid,
             remote: self.name().to_string(),
         })?;
-        let (got, size) = fetch_md5(self.inner.as_ref(), md5, cache).await?;
+        let (got, size) = fetch_md5(self.inner.as_ref(), md5, size, cache).await?;
         if got != *oid {
             return Err(RemoteError::Mismatch {
                 oid: *oid,

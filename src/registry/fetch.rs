@@ -245,7 +245,8 @@ fn fetch_dvc_objects(
         let results = crate::transfer::each(jobs, md5s, false, one_request, |md5| {
             let (r, cache) = (r.clone(), cache.clone());
             async move {
-                crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, &cache)).await
+                crate::transfer::with_retries(|| dvc::fetch_md5(r.as_ref(), &md5, None, &cache))
+                    .await
             }
         });
         for (md5, res) in results {

@@ -216,3 +216,42 @@ fn a_clone_fetches_dvc_objects_over_http_within_the_budget() {
     assert_eq!(http.faults.gets.load(Ordering::SeqCst), 5);
     assert_eq!(http.faults.max_in_flight.load(Ordering::SeqCst), 1);
 }
+
+/// An imported DVC object that grew on the DVC remote is refused where it
+/// runs past the size its pointer gives: the clone leaves the pointer, and
+/// a fetch names the object and the size.
+#[test]
+fn a_dvc_object_that_grew_is_cut_off_at_its_size() {
+    let env = Env::new();
+    let project = dvc_project(&env, "remote");
+    let p = env.repo("consumer");
+    p.dvc(["import", project.to_str().unwrap(), "model.bin"]);
+    p.commit_all("model");
+    let obj = env
+        .root()
+        .join("remote/files/md5/f1/897232af2a95f3492156c29f4f9301");
+    let mut grown = fs::read(&obj).unwrap();
+    let size = grown.len();
+    grown.extend(std::iter::repeat_n(7u8, 1 << 20));
+    fs::write(&obj, &grown).unwrap();
+    let out = env.run(env.root(), "git", ["clone", "-q", "consumer", "fresh"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let c = env.at(env.root().join("fresh"));
+    assert!(
+        c.read("model.bin")
+            .starts_with(b"version = \"git-dvc/1\"\n")
+    );
+    let out = c.dvc_run(["fetch"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "git-dvc: error: remote 'import:model.bin': object files/md5/f1/897232af2a95f3492156c29f4f9301 \
+             runs past its {size} bytes: refused, nothing stored (model.bin)\n\
+             git-dvc: error: 1 of 1 objects failed to transfer (remote 'import:model.bin')\n"
+        )
+    );
+    let mut cached = Vec::new();
+    crate::servers::walk(&c.cache(), &c.cache(), &mut cached);
+    assert!(cached.is_empty(), "{cached:?}");
+}
