@@ -114,14 +114,8 @@ pub(crate) async fn download<R: RangedGet + ?Sized>(
         RemoteError::KeyNotFound { remote, .. } => RemoteError::NotFound { oid: *oid, remote },
         e => e,
     };
-    let wrong_size = |answered| RemoteError::WrongSize {
-        oid: *oid,
-        remote: r.name().to_string(),
-        expected: size.unwrap_or(0),
-        answered,
-    };
     let announced = |n: u64| match size {
-        Some(s) if s != n => Err(wrong_size(n)),
+        Some(expected) if expected != n => Err(wrong_size(r, oid, expected, n)),
         _ => Ok(()),
     };
     let (total, first) = match r.get_range(&key, 0..parts.size).await.map_err(not_found)? {
@@ -193,6 +187,16 @@ pub(crate) async fn download<R: RangedGet + ?Sized>(
         .map_err(|e| verify_err(r.name(), e))
 }
 
+/// `r` answered `answered` bytes for `oid`, of `expected`.
+fn wrong_size<R: Remote + ?Sized>(r: &R, oid: &Oid, expected: u64, answered: u64) -> RemoteError {
+    RemoteError::WrongSize {
+        oid: *oid,
+        remote: r.name().to_string(),
+        expected,
+        answered,
+    }
+}
+
 /// Streams one body, the whole object, into a new cache object hashed on
 /// the way; one that runs past `size` (the pointer's) stops there.
 async fn download_whole<R: Remote + ?Sized>(
@@ -205,16 +209,10 @@ async fn download_whole<R: Remote + ?Sized>(
 ) -> Result<u64, RemoteError> {
     use std::io::Write;
     let mut w = cache.writer_for(oid)?;
-    let limit = size.or(len);
     while let Some(chunk) = body.try_next().await? {
         let held = w.len().saturating_add(chunk.len() as u64);
-        if let Some(expected) = limit.filter(|l| held > *l) {
-            return Err(RemoteError::WrongSize {
-                oid: *oid,
-                remote: r.name().to_string(),
-                expected,
-                answered: held,
-            });
+        if let Some(expected) = size.filter(|s| held > *s) {
+            return Err(wrong_size(r, oid, expected, held));
         }
         w.write_all(&chunk).map_err(sink_err)?;
     }
